@@ -1,0 +1,190 @@
+/*
+ * kensa.h - public API of libkensa: compile YARA rules, scan bytes with them.
+ *
+ *   ks_compiler  -- takes rule text (files or strings), collects every diagnostic, and produces
+ *   ks_rules     -- compiled rules: read-only, shareable by any number of scanners/threads,
+ *                   savable to and loadable from a file;
+ *   ks_scanner   -- per-thread scan state over one ks_rules; scans memory or files and reports
+ *                   rules through a callback.
+ *
+ * Every fallible function returns KS_OK (0) or a negative KS_E* code; ks_strerror() names it.
+ * The library never aborts and never exits.
+ */
+#ifndef KENSA_H
+#define KENSA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KENSA_VERSION "0.1.0"
+
+enum {
+    KS_OK = 0,
+    KS_ENOMEM = -1,      /* out of memory */
+    KS_ESYNTAX = -2,     /* rule compile errors (see diagnostics) */
+    KS_EIO = -3,         /* could not open / read / write a file */
+    KS_ELIMIT = -4,      /* a configured limit was reached */
+    KS_EFORMAT = -5,     /* malformed input (e.g. a compiled-rules file) */
+    KS_EARG = -6,        /* invalid argument / misuse */
+    KS_ETIMEOUT = -7,    /* scan timed out */
+    KS_ENOMODULE = -8,   /* unknown or unavailable module */
+    KS_EINTERNAL = -9,   /* internal error (a bug) */
+    KS_ESTACK = -10,     /* evaluation stack / recursion limit */
+    KS_EUNDEF = -11,     /* undefined identifier / external */
+    KS_ETYPE = -12       /* type mismatch */
+};
+const char *ks_strerror(int rc);
+
+typedef struct ks_compiler ks_compiler;
+typedef struct ks_rules ks_rules;
+typedef struct ks_scanner ks_scanner;
+
+/* ------------------------------------------------------------------ compiler */
+
+/* A diagnostic. `file` is the file name given to add_file/add_string (or NULL), `line` 1-based,
+ * `rule` the rule being compiled (NULL if none). `text` is the full message in yara's format,
+ * e.g. `rules.yar(3): error: undefined string identifier "$b"`. */
+typedef struct ks_diag {
+    int is_warning;
+    const char *file;
+    int line;
+    const char *rule;
+    const char *msg;     /* the message alone: `undefined string identifier "$b"` */
+    const char *text;    /* the formatted line as yara prints it */
+} ks_diag;
+typedef void (*ks_diag_fn)(const ks_diag *d, void *ud);
+
+int ks_compiler_create(ks_compiler **out);
+void ks_compiler_destroy(ks_compiler *c);
+void ks_compiler_set_diag(ks_compiler *c, ks_diag_fn fn, void *ud);
+/* Limit on strings per rule (yara's --max-strings-per-rule, default 10000). */
+void ks_compiler_set_max_strings_per_rule(ks_compiler *c, uint32_t n);
+
+/* External variables: define before adding rules. Redefining replaces the value. */
+int ks_compiler_define_int(ks_compiler *c, const char *name, int64_t v);
+int ks_compiler_define_float(ks_compiler *c, const char *name, double v);
+int ks_compiler_define_bool(ks_compiler *c, const char *name, int v);
+int ks_compiler_define_string(ks_compiler *c, const char *name, const char *v);
+
+/* Add rules. `ns` is the namespace (NULL = "default"). Returns the number of errors found in
+ * this source (0 = fine), or a negative KS_E* for I/O / memory failures. Diagnostics go to the
+ * callback. After an error the compiler keeps going and reports what else it finds, but
+ * ks_compiler_get_rules() will refuse. */
+int ks_compiler_add_file(ks_compiler *c, const char *path, const char *ns);
+int ks_compiler_add_string(ks_compiler *c, const char *src, size_t len, const char *ns,
+                           const char *file_name);
+int ks_compiler_error_count(const ks_compiler *c);
+int ks_compiler_warning_count(const ks_compiler *c);
+
+/* Finish: build the matcher and return the compiled rules (caller owns; ks_rules_destroy). The
+ * compiler may not be used to add rules afterwards. KS_ESYNTAX if any source had errors. */
+int ks_compiler_get_rules(ks_compiler *c, ks_rules **out);
+
+/* ------------------------------------------------------------------ rules */
+
+void ks_rules_destroy(ks_rules *r);
+int ks_rules_save(const ks_rules *r, const char *path);
+int ks_rules_load(const char *path, ks_rules **out);   /* KS_EFORMAT for a bad file */
+
+enum { KS_META_INT = 1, KS_META_STRING = 2, KS_META_BOOL = 3 };
+typedef struct ks_meta {
+    const char *id;
+    int type;
+    int64_t i;           /* KS_META_INT / KS_META_BOOL */
+    const char *s;       /* KS_META_STRING (NUL-terminated; may contain escapes already decoded) */
+    size_t slen;
+} ks_meta;
+
+enum { KS_RULE_PRIVATE = 1, KS_RULE_GLOBAL = 2 };
+typedef struct ks_rule_info {
+    uint32_t index;
+    const char *id;
+    const char *ns;
+    const char *const *tags;
+    int ntags;
+    const ks_meta *metas;
+    int nmetas;
+    int flags;           /* KS_RULE_* */
+    int nstrings;
+} ks_rule_info;
+
+uint32_t ks_rules_count(const ks_rules *r);
+int ks_rules_info(const ks_rules *r, uint32_t index, ks_rule_info *out);
+/* Identifier of string `si` of rule `ri` ("$a"); private strings have *is_private = 1. */
+const char *ks_rules_string_id(const ks_rules *r, uint32_t ri, int si, int *is_private);
+/* Number of external variables and their names (for tools). */
+uint32_t ks_rules_externals(const ks_rules *r, const char ***names);
+
+/* ------------------------------------------------------------------ scanner */
+
+int ks_scanner_create(const ks_rules *r, ks_scanner **out);
+void ks_scanner_destroy(ks_scanner *s);
+
+/* Override external variables for the next scans (must exist in the rules; a type mismatch gives
+ * KS_ETYPE, an unknown name KS_EUNDEF). */
+int ks_scanner_define_int(ks_scanner *s, const char *name, int64_t v);
+int ks_scanner_define_float(ks_scanner *s, const char *name, double v);
+int ks_scanner_define_bool(ks_scanner *s, const char *name, int v);
+int ks_scanner_define_string(ks_scanner *s, const char *name, const char *v);
+
+void ks_scanner_set_timeout(ks_scanner *s, int seconds);           /* 0 = none */
+/* Give MODULE extra data (yara's -x MODULE=FILE). The bytes are copied. */
+int ks_scanner_set_module_data(ks_scanner *s, const char *module, const void *data, size_t len);
+
+enum {
+    KS_SCAN_FAST = 1            /* yara -f: stop searching a string after its first match */
+};
+void ks_scanner_set_flags(ks_scanner *s, int flags);
+
+/* Events passed to the callback. */
+enum {
+    KS_EV_RULE_MATCH = 1,       /* rule matched (private rules are not reported) */
+    KS_EV_RULE_NOMATCH = 2,     /* rule did not match (for -n) */
+    KS_EV_TOO_MANY_MATCHES = 3, /* a string reached the per-string match limit (string_id set) */
+    KS_EV_MODULE_IMPORTED = 4,  /* a module's data is ready (module set; for -D) */
+    KS_EV_SCAN_END = 5
+};
+typedef struct ks_event {
+    int type;
+    const ks_rule_info *rule;   /* RULE_MATCH / RULE_NOMATCH / TOO_MANY_MATCHES */
+    const char *string_id;      /* TOO_MANY_MATCHES */
+    const char *module;         /* MODULE_IMPORTED */
+} ks_event;
+/* Return 0 to continue, 1 to stop the scan (KS_OK is still returned), negative to abort. */
+typedef int (*ks_scan_fn)(ks_scanner *s, const ks_event *ev, void *ud);
+
+int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_fn cb, void *ud);
+int ks_scanner_scan_file(ks_scanner *s, const char *path, ks_scan_fn cb, void *ud);
+
+/* During a callback: the matches of string `si` of the reported rule. */
+typedef struct ks_match {
+    int64_t offset;
+    uint32_t length;            /* match length */
+    const uint8_t *data;        /* the matched bytes (data_len <= min(length, 512)) */
+    uint32_t data_len;
+    int xor_key;                /* xor key for xor strings, -1 otherwise */
+} ks_match;
+int ks_scanner_matches(ks_scanner *s, uint32_t ri, int si, const ks_match **out);
+
+/* During a KS_EV_MODULE_IMPORTED callback (or after a scan): print that module's data as
+ * `yara -D` does. */
+int ks_scanner_print_module(ks_scanner *s, const char *module, FILE *out);
+
+/* Per-rule profiling is not collected; statistics for -S. */
+typedef struct ks_stats {
+    uint32_t rules;
+    uint32_t strings;
+    uint32_t atoms;
+    uint32_t ac_like_patterns;  /* distinct prefilter patterns */
+} ks_stats;
+void ks_rules_stats(const ks_rules *r, ks_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,124 @@
+/*
+ * re.h - YARA-dialect regular expressions and hex strings: compile, atoms, verify.
+ *
+ * A regex (/.../ in a rule) or a hex string ({ 4D 5A ?? [2-4] ( 00 | 01 ) }) compiles into an
+ * re_code: a flat, position-independent byte buffer (so compiled rules can be saved and loaded
+ * with a memcpy) holding the matching programs, plus a table of *atoms*.
+ *
+ * Atoms are short literal pieces (<= RE_MAX_ATOM bytes, with per-byte masks for hex nibble
+ * wildcards) that every match must contain. The engine puts all atoms of all strings into one
+ * Vectorscan database; when an atom is found at offset P (the atom's first byte), it calls
+ * re_verify(), which runs the atom's backward program (from P towards the start of the data) and
+ * forward program (from P on) and reports each match (start, length) exactly as YARA 4.2.3 would.
+ * Match lengths therefore follow YARA's rules, not Perl's or POSIX's: lock-step threads in
+ * priority order where a thread reaching MATCH kills the lower-priority ones; lengths depend on
+ * where the atom sits, like in YARA; forward matches stop at RE_SCAN_LIMIT bytes.
+ *
+ * An atom of length 0 means "no usable atom": the engine must call re_verify at every offset.
+ *
+ * Matching is linear in the input for every pattern (no backtracking blow-up).
+ */
+#ifndef KENSA_RE_H
+#define KENSA_RE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RE_MAX_ATOM 4          /* YARA's atom length */
+#define RE_SCAN_LIMIT 4096     /* max bytes a forward (or backward) match may span */
+#define RE_NO_CODE UINT32_MAX
+
+/* Compile-time flags (regex modifiers /i /s and string modifiers). */
+#define RE_NOCASE   0x01       /* /i or nocase */
+#define RE_DOTALL   0x02       /* /s */
+#define RE_ASCII    0x04       /* match the plain form (default when neither ASCII nor WIDE given) */
+#define RE_WIDE     0x08       /* match the UTF-16LE-ish form (each literal byte followed by 00) */
+
+typedef struct re_atom {
+    uint8_t bytes[RE_MAX_ATOM];
+    uint8_t mask[RE_MAX_ATOM];  /* 0xFF exact, 0xF0/0x0F nibble, 0x00 any byte */
+    uint8_t len;                /* 0..RE_MAX_ATOM; 0 = no atom, verify everywhere */
+    uint8_t wide;               /* atom is the wide form (bytes interleaved with 00) */
+    uint8_t nocase;             /* atom must be searched case-insensitively */
+    uint8_t pad;
+    int32_t quality;            /* YARA-like atom quality, for "may slow down scanning" */
+    uint32_t fwd;               /* offset of forward program in code[] */
+    uint32_t bwd;               /* offset of backward program in code[], or RE_NO_CODE */
+} re_atom;
+
+/*
+ * Compiled pattern. Allocated as ONE block: the struct header followed by atoms[] and code[],
+ * with total size `size` bytes, containing no pointers (offsets only), so it can be written to
+ * disk and read back as-is (re_code_check() validates a loaded block).
+ */
+typedef struct re_code {
+    uint32_t size;              /* total bytes of this block, header included */
+    uint32_t flags;             /* RE_* flags it was compiled with */
+    uint32_t natoms;
+    uint32_t atoms_off;         /* offset of re_atom[natoms] from the start of the block */
+    uint32_t code_off;          /* offset of program bytes from the start of the block */
+    uint32_t code_len;
+    uint32_t search_fwd;        /* program used by re_search() (whole pattern, forward) */
+    uint8_t  greedy;            /* YARA's STRING_FLAGS_GREEDY_REGEXP */
+    uint8_t  fast_hex;          /* hex string that YARA matches with its "fast" executor */
+    uint8_t  has_dot_star;      /* contains .*, .+ or .{n,} (YARA warns about these) */
+    uint8_t  pad;
+    int32_t  min_quality;       /* YARA's quality of the chosen atoms (min over them) */
+} re_code;
+
+static inline const re_atom *re_atoms(const re_code *c)
+{ return (const re_atom *)((const uint8_t *)c + c->atoms_off); }
+
+/* Errors: RE_OK, or a negative code with a message (YARA's wording where it has one). */
+#define RE_OK        0
+#define RE_ESYNTAX  -1
+#define RE_ENOMEM   -2
+#define RE_ELIMIT   -3           /* too large / too complex */
+
+typedef struct re_error {
+    char msg[256];               /* e.g. "unterminated hex string", "invalid jump length" */
+} re_error;
+
+/* Compile the body of /.../ (without slashes; `len` bytes, may contain any byte).
+ * flags: RE_NOCASE, RE_DOTALL, RE_ASCII, RE_WIDE. On success *out is malloc'ed (free()). */
+int re_compile_regex(const char *src, size_t len, uint32_t flags, re_code **out, re_error *err);
+
+/* Compile the body of a hex string (between { and }, braces excluded).
+ * A hex string with a jump wider than RE_CHAIN_GAP is split into pieces that are matched
+ * separately and chained by the engine: *npieces receives the count, out[i] each piece's code,
+ * gap_min[i]/gap_max[i] the allowed gap between the END of piece i-1 and the START of piece i
+ * (gap_max = -1 for unbounded). For a string that is not split, *npieces = 1.
+ * out/gap arrays are malloc'ed by the callee: free each out[i], then the arrays. */
+#define RE_CHAIN_GAP 200
+int re_compile_hex(const char *src, size_t len, uint32_t flags,
+                   re_code ***out, int32_t **gap_min, int32_t **gap_max, int *npieces,
+                   re_error *err);
+
+/* Called for each match found by re_verify: start offset in data and length in bytes. Return
+ * non-zero to stop. */
+typedef int (*re_emit_fn)(size_t start, size_t len, void *ud);
+
+/*
+ * Verify atom number `ai` of `c`, found at data[pos] (first byte of the atom), over data[0..size).
+ * Emits every match YARA would record for this atom hit, with YARA's lengths, in YARA's order:
+ * the forward program runs once (ASCII form, then the WIDE form if the ASCII one fails and the
+ * pattern was compiled with RE_WIDE); with a backward program every backward end gives a match.
+ * Returns RE_OK or a negative error.
+ */
+int re_verify(const re_code *c, uint32_t ai, const uint8_t *data, size_t size, size_t pos,
+              re_emit_fn emit, void *ud);
+
+/* Unanchored search of the whole pattern in s[0..len) (for the `matches` operator and module
+ * functions taking a regex). Returns 1 if found, 0 if not, negative on error. */
+int re_search(const re_code *c, const uint8_t *s, size_t len);
+
+/* 1 when YARA 4.2.3 would warn 'string "$x" may slow down scanning' for this pattern
+ * (chosen atoms' quality below YARA's threshold). For split hex strings ask every piece: YARA
+ * warns if any piece is slow. */
+#define RE_QUALITY_WARN 213
+int re_slow(const re_code *c);
+
+/* Validate a block loaded from disk (sizes, offsets, program well-formedness). 0 if valid. */
+int re_code_check(const re_code *c, size_t size);
+
+#endif

@@ -1,0 +1,488 @@
+/*
+ * strings.c - build atoms and targets for all strings; verify prefilter hits (see strings.h).
+ */
+#include "match/strings.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "match/re.h"
+
+#define LIT_ATOM_MAX 32
+
+static const char std_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* ------------------------------------------------------------------ atom table */
+
+typedef struct atom_map {
+    pf_atom *atoms;
+    uint32_t n, cap;
+    uint32_t *slots;      /* open addressing: atom index + 1, 0 = empty */
+    uint32_t nslots;
+} atom_map;
+
+static uint64_t atom_hash(const pf_atom *a)
+{
+    uint64_t h = hash_bytes(a->bytes, a->len) ^ (hash_bytes(a->mask, a->len) * 31) ^ a->nocase;
+    return h * 0x9E3779B97F4A7C15ULL;
+}
+
+static int atom_eq(const pf_atom *a, const pf_atom *b)
+{
+    return a->len == b->len && a->nocase == b->nocase && memcmp(a->bytes, b->bytes, a->len) == 0 &&
+           memcmp(a->mask, b->mask, a->len) == 0;
+}
+
+/* Intern atom; returns its id or KS_NONE on out-of-memory. */
+static uint32_t atom_intern(atom_map *m, const pf_atom *a)
+{
+    if ((m->n + 1) * 2 > m->nslots) {
+        uint32_t ns = m->nslots ? m->nslots * 2 : 1024;
+        uint32_t *s = calloc(ns, sizeof *s);
+        if (!s) return KS_NONE;
+        for (uint32_t i = 0; i < m->n; i++) {
+            uint32_t j = (uint32_t)(atom_hash(&m->atoms[i]) >> 20) & (ns - 1);
+            while (s[j]) j = (j + 1) & (ns - 1);
+            s[j] = i + 1;
+        }
+        free(m->slots);
+        m->slots = s;
+        m->nslots = ns;
+    }
+    uint32_t j = (uint32_t)(atom_hash(a) >> 20) & (m->nslots - 1);
+    while (m->slots[j]) {
+        if (atom_eq(&m->atoms[m->slots[j] - 1], a)) return m->slots[j] - 1;
+        j = (j + 1) & (m->nslots - 1);
+    }
+    if (m->n == m->cap) {
+        uint32_t nc = m->cap ? m->cap * 2 : 1024;
+        pf_atom *na = realloc(m->atoms, (size_t)nc * sizeof *na);
+        if (!na) return KS_NONE;
+        m->atoms = na;
+        m->cap = nc;
+    }
+    m->atoms[m->n] = *a;
+    m->slots[j] = m->n + 1;
+    return m->n++;
+}
+
+typedef struct pending { uint32_t atom; pf_target t; } pending;
+typedef VEC(pending) pending_vec;
+
+/* ------------------------------------------------------------------ variants of text strings */
+
+static int add_variant(strings_rt *rt, atom_map *am, pending_vec *pend, uint32_t str,
+                       const uint8_t *b, uint32_t len, int32_t xor_key, int nocase, int wide)
+{
+    if (len == 0) return KS_OK;
+    str_variant v = {str, rt->bytes.n, len, xor_key, (uint8_t)nocase, (uint8_t)wide};
+    if (vec_reserve(rt->bytes, len) != KS_OK) return KS_ENOMEM;
+    memcpy(rt->bytes.v + rt->bytes.n, b, len);
+    rt->bytes.n += len;
+    if (vec_push(rt->vars, v) != KS_OK) return KS_ENOMEM;
+    pf_atom a;
+    memset(&a, 0, sizeof a);
+    a.len = len < LIT_ATOM_MAX ? len : LIT_ATOM_MAX;
+    memcpy(a.bytes, b, a.len);
+    memset(a.mask, 0xFF, a.len);
+    a.nocase = (uint32_t)nocase;
+    uint32_t id = atom_intern(am, &a);
+    if (id == KS_NONE) return KS_ENOMEM;
+    pending p = {id, {TG_LIT, str, rt->vars.n - 1, 0, 0, a.len}};
+    return vec_push(*pend, p);
+}
+
+static uint8_t *widen(const uint8_t *b, uint32_t n)
+{
+    uint8_t *w = malloc((size_t)n * 2 + 1);
+    if (!w) return NULL;
+    for (uint32_t i = 0; i < n; i++) { w[2 * i] = b[i]; w[2 * i + 1] = 0; }
+    return w;
+}
+
+/* Encode `pad` zero bytes followed by s with `alpha`, then keep only the characters that do not
+ * depend on the unknown bytes before and after s. Returns length written to out. */
+static uint32_t b64_variant(const uint8_t *s, uint32_t n, int pad, const char *alpha, uint8_t *out)
+{
+    uint32_t m = n + (uint32_t)pad;
+    uint8_t *in = calloc(m + 3, 1);
+    if (!in) return 0;
+    memcpy(in + pad, s, n);
+    uint32_t o = 0;
+    for (uint32_t i = 0; i < m; i += 3) {
+        uint32_t v = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
+        out[o++] = (uint8_t)alpha[(v >> 18) & 63];
+        out[o++] = (uint8_t)alpha[(v >> 12) & 63];
+        if (i + 1 < m) out[o++] = (uint8_t)alpha[(v >> 6) & 63];
+        if (i + 2 < m) out[o++] = (uint8_t)alpha[v & 63];
+    }
+    free(in);
+    /* leading characters mixed with the unknown prefix */
+    static const uint32_t lead[3] = {0, 2, 3};
+    /* trailing character mixed with the unknown suffix */
+    uint32_t trail = m % 3 ? 1 : 0;
+    if (o <= lead[pad] + trail) return 0;
+    uint32_t keep = o - lead[pad] - trail;
+    memmove(out, out + lead[pad], keep);
+    return keep;
+}
+
+static int text_variants(const ks_tables *t, strings_rt *rt, atom_map *am, pending_vec *pend,
+                         uint32_t si)
+{
+    const ks_str *s = &t->strs.v[si];
+    const uint8_t *lit = t->pool.v + s->lit;
+    uint32_t n = s->lit_len;
+    int nocase = (s->mods & M_NOCASE) != 0;
+    int want_ascii = (s->mods & M_ASCII) || !(s->mods & M_WIDE);
+    int want_wide = (s->mods & M_WIDE) != 0;
+    int rc = KS_OK;
+
+    if (s->mods & (M_BASE64 | M_BASE64WIDE)) {
+        /* the source is the plain and/or the wide form of the literal (ascii/wide modifiers);
+         * each is encoded, and base64wide widens the encoded text */
+        const char *alpha = s->b64alpha != KS_NONE ? pool_str(t, s->b64alpha) : std_b64;
+        uint8_t *wl = widen(lit, n);
+        uint8_t *buf = malloc((size_t)n * 4 + 16);
+        if (!buf || !wl) { free(buf); free(wl); return KS_ENOMEM; }
+        for (int form = 0; form < 2 && rc == KS_OK; form++) {
+            if (form == 0 ? !want_ascii : !want_wide) continue;
+            const uint8_t *src = form ? wl : lit;
+            uint32_t sn = form ? 2 * n : n;
+            for (int pad = 0; pad < 3 && rc == KS_OK; pad++) {
+                uint32_t k = b64_variant(src, sn, pad, alpha, buf);
+                if (!k) continue;
+                if (s->mods & M_BASE64) rc = add_variant(rt, am, pend, si, buf, k, -1, 0, 0);
+                if (rc == KS_OK && (s->mods & M_BASE64WIDE)) {
+                    uint8_t *w = widen(buf, k);
+                    if (!w) { rc = KS_ENOMEM; break; }
+                    rc = add_variant(rt, am, pend, si, w, k * 2, -1, 0, 1);
+                    free(w);
+                }
+            }
+        }
+        free(buf);
+        free(wl);
+        return rc;
+    }
+    uint8_t *w = want_wide ? widen(lit, n) : NULL;
+    if (want_wide && !w) return KS_ENOMEM;
+    if (s->mods & M_XOR) {
+        uint8_t *x = malloc((size_t)n * 2 + 1);
+        if (!x) { free(w); return KS_ENOMEM; }
+        for (uint32_t key = s->xor_min; key <= s->xor_max && rc == KS_OK; key++) {
+            if (want_ascii) {
+                for (uint32_t i = 0; i < n; i++) x[i] = lit[i] ^ (uint8_t)key;
+                rc = add_variant(rt, am, pend, si, x, n, (int32_t)key, 0, 0);
+            }
+            if (rc == KS_OK && want_wide) {
+                for (uint32_t i = 0; i < 2 * n; i++) x[i] = w[i] ^ (uint8_t)key;
+                rc = add_variant(rt, am, pend, si, x, 2 * n, (int32_t)key, 0, 1);
+            }
+        }
+        free(x);
+    } else {
+        if (want_ascii) rc = add_variant(rt, am, pend, si, lit, n, -1, nocase, 0);
+        if (rc == KS_OK && want_wide) rc = add_variant(rt, am, pend, si, w, 2 * n, -1, nocase, 1);
+    }
+    free(w);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ build */
+
+int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen)
+{
+    memset(rt, 0, sizeof *rt);
+    atom_map am;
+    memset(&am, 0, sizeof am);
+    pending_vec pend = {0};
+    int rc = KS_OK;
+
+    rt->piece_str = malloc(((size_t)t->res.n + 1) * sizeof(uint32_t));
+    rt->piece_no = malloc(((size_t)t->res.n + 1) * sizeof(uint32_t));
+    if (!rt->piece_str || !rt->piece_no) { rc = KS_ENOMEM; goto out; }
+    for (uint32_t i = 0; i < t->res.n; i++) rt->piece_str[i] = rt->piece_no[i] = KS_NONE;
+
+    for (uint32_t si = 0; si < t->strs.n && rc == KS_OK; si++) {
+        const ks_str *s = &t->strs.v[si];
+        if (s->kind == S_TEXT) {
+            rc = text_variants(t, rt, &am, &pend, si);
+            continue;
+        }
+        for (uint32_t p = 0; p < s->re_count && rc == KS_OK; p++) {
+            uint32_t ri = s->re_first + p;
+            rt->piece_str[ri] = si;
+            rt->piece_no[ri] = p;
+            const re_code *code = rules_re(t, ri);
+            const re_atom *atoms = re_atoms(code);
+            for (uint32_t ai = 0; ai < code->natoms && rc == KS_OK; ai++) {
+                const re_atom *ra = &atoms[ai];
+                pf_target tg = {TG_RE, si, ri, ai, 0, ra->len};
+                if (ra->len == 0) {
+                    rc = vec_push(rt->everywhere, tg);
+                    continue;
+                }
+                pf_atom a;
+                memset(&a, 0, sizeof a);
+                a.len = ra->len;
+                memcpy(a.bytes, ra->bytes, ra->len);
+                memcpy(a.mask, ra->mask, ra->len);
+                a.nocase = ra->nocase;
+                uint32_t id = atom_intern(&am, &a);
+                if (id == KS_NONE) { rc = KS_ENOMEM; break; }
+                pending pe = {id, tg};
+                rc = vec_push(pend, pe);
+            }
+        }
+    }
+    if (rc != KS_OK) goto out;
+
+    /* group targets by atom id (counting sort) */
+    rt->natoms = am.n;
+    rt->tfirst = calloc((size_t)am.n + 1, sizeof(uint32_t));
+    if (!rt->tfirst) { rc = KS_ENOMEM; goto out; }
+    for (uint32_t i = 0; i < pend.n; i++) rt->tfirst[pend.v[i].atom + 1]++;
+    for (uint32_t i = 0; i < am.n; i++) rt->tfirst[i + 1] += rt->tfirst[i];
+    if (pend.n && (rc = vec_reserve(rt->targets, pend.n)) != KS_OK) goto out;
+    {
+        uint32_t *fill = calloc((size_t)am.n + 1, sizeof(uint32_t));
+        if (!fill) { rc = KS_ENOMEM; goto out; }
+        for (uint32_t i = 0; i < pend.n; i++) {
+            uint32_t a = pend.v[i].atom;
+            rt->targets.v[rt->tfirst[a] + fill[a]++] = pend.v[i].t;
+        }
+        rt->targets.n = pend.n;
+        free(fill);
+    }
+    rc = pf_build(am.atoms, am.n, &rt->db, err, errlen);
+out:
+    free(am.atoms);
+    free(am.slots);
+    vec_free(pend);
+    if (rc != KS_OK) strings_free(rt);
+    return rc;
+}
+
+void strings_free(strings_rt *rt)
+{
+    vec_free(rt->vars);
+    vec_free(rt->bytes);
+    vec_free(rt->targets);
+    vec_free(rt->everywhere);
+    free(rt->tfirst);
+    free(rt->piece_str);
+    free(rt->piece_no);
+    pf_free(rt->db);
+    memset(rt, 0, sizeof *rt);
+}
+
+/* ------------------------------------------------------------------ scan state */
+
+int strings_state_init(const ks_tables *t, const strings_rt *rt, strings_state *st)
+{
+    memset(st, 0, sizeof *st);
+    st->m = calloc((size_t)t->strs.n + 1, sizeof *st->m);
+    st->pieces = calloc((size_t)t->res.n + 1, sizeof *st->pieces);
+    st->too_many = calloc((size_t)t->strs.n + 1, 1);
+    if (!st->m || !st->pieces || !st->too_many) return KS_ENOMEM;
+    return pf_scratch_alloc(rt->db, &st->scratch);
+}
+
+void strings_state_free(const ks_tables *t, strings_state *st)
+{
+    if (st->m) for (uint32_t i = 0; i < t->strs.n; i++) vec_free(st->m[i]);
+    if (st->pieces) for (uint32_t i = 0; i < t->res.n; i++) vec_free(st->pieces[i]);
+    free(st->m);
+    free(st->pieces);
+    free(st->too_many);
+    pf_scratch_free(st->scratch);
+    memset(st, 0, sizeof *st);
+}
+
+void strings_state_reset(const ks_tables *t, strings_state *st)
+{
+    for (uint32_t i = 0; i < t->strs.n; i++) st->m[i].n = 0;
+    for (uint32_t i = 0; i < t->res.n; i++) st->pieces[i].n = 0;
+    memset(st->too_many, 0, t->strs.n);
+}
+
+/* ------------------------------------------------------------------ recording */
+
+/* Insert (off,len) into a list sorted by offset; one entry per offset. An existing entry is
+ * replaced only when `replace`. Returns 1 if the list changed. */
+static int record(match_list *l, int64_t off, uint32_t len, int32_t key, int replace)
+{
+    uint32_t i = l->n;
+    while (i > 0 && l->v[i - 1].off > off) i--;
+    if (i > 0 && l->v[i - 1].off == off) {
+        if (replace) { l->v[i - 1].len = len; l->v[i - 1].xor_key = key; return 1; }
+        return 0;
+    }
+    if (vec_reserve(*l, 1) != KS_OK) return 0;
+    memmove(l->v + i + 1, l->v + i, (size_t)(l->n - i) * sizeof *l->v);
+    l->v[i] = (str_match){off, len, key};
+    l->n++;
+    return 1;
+}
+
+static int alnum(uint8_t c) { return isalnum(c) != 0; }
+
+/* yara's fullword test: the bytes just outside the match are not alphanumeric (for a wide
+ * match: not an alphanumeric followed by 00). */
+static int fullword_ok(const uint8_t *d, size_t size, size_t off, size_t len, int wide)
+{
+    if (wide) {
+        if (off >= 2 && d[off - 1] == 0 && alnum(d[off - 2])) return 0;
+        if (off + len + 1 < size && d[off + len + 1] == 0 && alnum(d[off + len])) return 0;
+    } else {
+        if (off >= 1 && alnum(d[off - 1])) return 0;
+        if (off + len < size && alnum(d[off + len])) return 0;
+    }
+    return 1;
+}
+
+typedef struct scan_ctx {
+    const ks_tables *t;
+    const strings_rt *rt;
+    strings_state *st;
+    const uint8_t *data;
+    size_t size;
+    const pf_target *tg;     /* target being verified (for the re emit callback) */
+    int greedy;
+} scan_ctx;
+
+static void add_match(scan_ctx *x, uint32_t si, int64_t off, uint32_t len, int32_t key, int replace)
+{
+    strings_state *st = x->st;
+    if (st->too_many[si]) return;
+    match_list *l = &st->m[si];
+    if (st->fast && l->n) return;
+    if (l->n >= KS_MAX_MATCHES) {
+        st->too_many[si] = 1;
+        return;
+    }
+    record(l, off, len, key, replace);
+}
+
+static int eqcase(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (tolower(a[i]) != tolower(b[i])) return 0;
+    return 1;
+}
+
+static int re_emit(size_t start, size_t len, void *ud)
+{
+    scan_ctx *x = ud;
+    const pf_target *tg = x->tg;
+    const ks_str *s = &x->t->strs.v[tg->str];
+    if (s->re_count > 1) {
+        match_list *l = &x->st->pieces[tg->x];
+        if (l->n < KS_MAX_MATCHES) record(l, (int64_t)start, (uint32_t)len, -1, x->greedy);
+        return 0;
+    }
+    if (s->mods & M_FULLWORD) {
+        int wide = (s->mods & M_WIDE) &&
+                   (!(s->mods & M_ASCII) || (len >= 2 && start + 1 < x->size && x->data[start + 1] == 0));
+        if (!fullword_ok(x->data, x->size, start, len, wide)) return 0;
+    }
+    add_match(x, tg->str, (int64_t)start, (uint32_t)len, -1, x->greedy);
+    return 0;
+}
+
+static void verify(scan_ctx *x, const pf_target *tg, uint64_t end)
+{
+    if (tg->kind == TG_LIT) {
+        const str_variant *v = &x->rt->vars.v[tg->x];
+        if (end < (uint64_t)tg->alen + tg->back) return;
+        uint64_t start = end - tg->alen - tg->back;
+        if (start + v->len > x->size) return;
+        const uint8_t *p = x->data + start, *b = x->rt->bytes.v + v->off;
+        if (v->len > tg->alen) {
+            if (v->nocase ? !eqcase(p, b, v->len) : memcmp(p, b, v->len) != 0) return;
+        }
+        const ks_str *s = &x->t->strs.v[tg->str];
+        if ((s->mods & M_FULLWORD) && !fullword_ok(x->data, x->size, start, v->len, v->wide)) return;
+        add_match(x, tg->str, (int64_t)start, v->len, v->xor_key, 0);
+        return;
+    }
+    if (end < tg->alen) return;
+    const re_code *code = rules_re(x->t, tg->x);
+    x->tg = tg;
+    x->greedy = code->greedy;
+    re_verify(code, tg->atom, x->data, x->size, end - tg->alen, re_emit, x);
+}
+
+static int on_hit(uint32_t id, uint64_t end, void *ud)
+{
+    scan_ctx *x = ud;
+    const strings_rt *rt = x->rt;
+    if (id >= rt->natoms) return 0;
+    for (uint32_t k = rt->tfirst[id]; k < rt->tfirst[id + 1]; k++) verify(x, &rt->targets.v[k], end);
+    return 0;
+}
+
+/* Assemble chained hex pieces into whole matches of their string. */
+#define CHAIN_FRONTIER 4096
+static void assemble_chains(scan_ctx *x)
+{
+    const ks_tables *t = x->t;
+    int64_t *fa = malloc(CHAIN_FRONTIER * sizeof *fa), *fb = malloc(CHAIN_FRONTIER * sizeof *fb);
+    if (!fa || !fb) { free(fa); free(fb); return; }
+    for (uint32_t si = 0; si < t->strs.n; si++) {
+        const ks_str *s = &t->strs.v[si];
+        if (s->re_count < 2) continue;
+        const match_list *p0 = &x->st->pieces[s->re_first];
+        for (uint32_t h = 0; h < p0->n; h++) {
+            uint32_t nf = 1;
+            fa[0] = p0->v[h].off + p0->v[h].len;
+            for (uint32_t k = 1; k < s->re_count && nf; k++) {
+                const ks_re *r = &t->res.v[s->re_first + k];
+                const match_list *pk = &x->st->pieces[s->re_first + k];
+                uint32_t nn = 0;
+                for (uint32_t m = 0; m < pk->n && nn < CHAIN_FRONTIER; m++) {
+                    int64_t st = pk->v[m].off;
+                    for (uint32_t f = 0; f < nf; f++) {
+                        int64_t gap = st - fa[f];
+                        if (gap >= r->gap_min && (r->gap_max < 0 || gap <= r->gap_max)) {
+                            fb[nn++] = st + pk->v[m].len;
+                            break;
+                        }
+                    }
+                }
+                memcpy(fa, fb, nn * sizeof *fa);
+                nf = nn;
+            }
+            if (!nf) continue;
+            int64_t best = fa[0];
+            for (uint32_t f = 1; f < nf; f++) if (fa[f] < best) best = fa[f];
+            add_match(x, si, p0->v[h].off, (uint32_t)(best - p0->v[h].off), -1, 0);
+        }
+    }
+    free(fa);
+    free(fb);
+}
+
+int strings_scan(const ks_tables *t, const strings_rt *rt, strings_state *st,
+                 const uint8_t *data, size_t size)
+{
+    scan_ctx x = {t, rt, st, data, size, NULL, 0};
+    int rc = pf_scan(rt->db, st->scratch, data, size, on_hit, &x);
+    if (rc != KS_OK) return rc;
+    if (rt->everywhere.n) {
+        for (size_t pos = 0; pos < size; pos++)
+            for (uint32_t k = 0; k < rt->everywhere.n; k++) {
+                const pf_target *tg = &rt->everywhere.v[k];
+                x.tg = tg;
+                const re_code *code = rules_re(t, tg->x);
+                x.greedy = code->greedy;
+                re_verify(code, tg->atom, data, size, pos, re_emit, &x);
+            }
+    }
+    assemble_chains(&x);
+    return KS_OK;
+}

@@ -1,0 +1,83 @@
+/*
+ * strings.h - from compiled strings to prefilter atoms, and from atom hits to exact matches.
+ *
+ * Build side (strings_build): every string is expanded into what must be searched:
+ *   - text strings into literal *variants* (ascii, wide, each xor key, the three base64 shifts,
+ *     ...), each searched through one atom (the whole literal up to PF_MAX_ATOM bytes);
+ *   - regex and hex strings into the atoms chosen by re.c, each verified by re_verify().
+ * Identical atoms are merged: one prefilter pattern, a list of *targets* to verify.
+ *
+ * Run side (strings_scan): the prefilter reports atom ends; each target is verified exactly and
+ * recorded in the scanner's per-string match lists (sorted by offset, one match per offset,
+ * at most KS_MAX_MATCHES per string). Chained hex pieces are assembled after the pass.
+ */
+#ifndef KENSA_STRINGS_H
+#define KENSA_STRINGS_H
+
+#include <stdint.h>
+
+#include "rules/rules.h"
+#include "match/prefilter.h"
+
+#define KS_MAX_MATCHES 1000000
+
+typedef struct str_variant {
+    uint32_t str;        /* string index */
+    uint32_t off, len;   /* bytes in strings_rt.bytes */
+    int32_t xor_key;     /* -1 if not xor */
+    uint8_t nocase;
+    uint8_t wide;
+} str_variant;
+
+enum { TG_LIT = 1, TG_RE = 2 };
+typedef struct pf_target {
+    uint8_t kind;
+    uint32_t str;
+    uint32_t x;          /* TG_LIT: variant index; TG_RE: res index (piece) */
+    uint32_t atom;       /* TG_RE: atom index in the re_code */
+    uint32_t back;       /* TG_LIT: bytes from variant start to atom start; TG_RE: 0 */
+    uint32_t alen;       /* atom length */
+} pf_target;
+
+typedef struct strings_rt {
+    VEC(str_variant) vars;
+    VEC(uint8_t) bytes;
+    VEC(pf_target) targets;      /* grouped by atom id */
+    uint32_t *tfirst;            /* atom id -> first target; tfirst[natoms] = targets.n */
+    uint32_t natoms;
+    VEC(pf_target) everywhere;   /* targets with no atom: verified at every offset */
+    pf_db *db;
+    uint32_t *piece_str;         /* res index -> string index (KS_NONE for condition regexes) */
+    uint32_t *piece_no;          /* res index -> piece number within its string */
+} strings_rt;
+
+int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen);
+void strings_free(strings_rt *rt);
+
+/* one recorded match */
+typedef struct str_match {
+    int64_t off;
+    uint32_t len;
+    int32_t xor_key;
+} str_match;
+
+typedef VEC(str_match) match_list;
+
+/* per-scan matching state (owned by the scanner) */
+typedef struct strings_state {
+    match_list *m;               /* per string */
+    match_list *pieces;          /* per res index (only chained pieces use it) */
+    uint8_t *too_many;           /* per string: hit the match limit */
+    pf_scratch *scratch;
+    int fast;                    /* stop recording a string after its first match */
+} strings_state;
+
+int strings_state_init(const ks_tables *t, const strings_rt *rt, strings_state *st);
+void strings_state_free(const ks_tables *t, strings_state *st);
+void strings_state_reset(const ks_tables *t, strings_state *st);
+
+/* Search all strings in data. Returns KS_OK or an error. */
+int strings_scan(const ks_tables *t, const strings_rt *rt, strings_state *st,
+                 const uint8_t *data, size_t size);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * registry.c - the table of built-in modules (ks_builtin_modules, NULL-terminated) and lookup by
+ * name. Each module lives in its own file under src/modules/ and exports one const ks_module.
+ */
+#include <string.h>
+
+#include "eval/object.h"
+
+extern const ks_module ks_module_tests;
+extern const ks_module ks_module_hash;
+extern const ks_module ks_module_math;
+extern const ks_module ks_module_time;
+extern const ks_module ks_module_console;
+
+const ks_module *const ks_builtin_modules[] = {
+    &ks_module_tests, &ks_module_hash, &ks_module_math, &ks_module_time, &ks_module_console,
+    NULL,
+};
+
+const ks_module *ks_module_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t k = 0; ks_builtin_modules[k]; k++)
+        if (strcmp(ks_builtin_modules[k]->name, name) == 0)
+            return ks_builtin_modules[k];
+    return NULL;
+}

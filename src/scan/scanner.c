@@ -1,0 +1,313 @@
+/*
+ * scanner.c - the public scanner API: one scan = search all strings, load imported modules,
+ * evaluate every rule in order, report through the callback.
+ *
+ * A scanner holds all per-scan state (matches, rule results, module trees, loop variables) and
+ * only reads the shared compiled rules, so one ks_rules serves any number of scanners/threads.
+ */
+#include "scan/scanner.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "eval/object.h"
+
+int ks_scanner_create(const ks_rules *r, ks_scanner **out)
+{
+    if (!r || !out) return KS_EARG;
+    ks_scanner *s = calloc(1, sizeof *s);
+    if (!s) return KS_ENOMEM;
+    s->r = r;
+    const ks_tables *t = &r->t;
+    int rc = strings_state_init(t, r->srt, &s->st);
+    s->rule_res = calloc((size_t)t->rules.n + 1, 1);
+    s->nvars = r->max_vars + 2;
+    s->vars = calloc(s->nvars, sizeof *s->vars);
+    s->mods = calloc((size_t)t->imports.n + 1, sizeof *s->mods);
+    s->moddata = calloc((size_t)t->imports.n + 1, sizeof *s->moddata);
+    s->moddata_len = calloc((size_t)t->imports.n + 1, sizeof *s->moddata_len);
+    s->ext = calloc((size_t)t->exts.n + 1, sizeof *s->ext);
+    s->scratch = ks_scratch_new();
+    if (rc != KS_OK || !s->rule_res || !s->vars || !s->mods || !s->moddata || !s->moddata_len ||
+        !s->ext || !s->scratch) {
+        ks_scanner_destroy(s);
+        return rc != KS_OK ? rc : KS_ENOMEM;
+    }
+    for (uint32_t i = 0; i < t->exts.n; i++) {
+        s->ext[i].type = t->exts.v[i].type;
+        s->ext[i].i = t->exts.v[i].i;
+        s->ext[i].f = t->exts.v[i].f;
+    }
+    *out = s;
+    return KS_OK;
+}
+
+static void unload_modules(ks_scanner *s)
+{
+    const ks_tables *t = &s->r->t;
+    for (uint32_t i = 0; i < t->imports.n; i++) {
+        if (!s->mods[i]) continue;
+        const ks_module *m = ks_module_find(pool_str(t, t->imports.v[i]));
+        if (m && m->unload) m->unload(s->mods[i]);
+        obj_destroy(s->mods[i]);
+        s->mods[i] = NULL;
+    }
+}
+
+void ks_scanner_destroy(ks_scanner *s)
+{
+    if (!s) return;
+    const ks_tables *t = &s->r->t;
+    if (s->mods) unload_modules(s);
+    strings_state_free(t, &s->st);
+    if (s->ext) for (uint32_t i = 0; i < t->exts.n; i++) free(s->ext[i].s);
+    if (s->moddata) for (uint32_t i = 0; i < t->imports.n; i++) free(s->moddata[i]);
+    free(s->moddata);
+    free(s->moddata_len);
+    free(s->ext);
+    free(s->mods);
+    free(s->vars);
+    free(s->rule_res);
+    free(s->mbuf);
+    if (s->scratch) ks_scratch_destroy(s->scratch);
+    free(s);
+}
+
+static ext_val *find_ext(ks_scanner *s, const char *name, uint32_t *idx)
+{
+    const ks_tables *t = &s->r->t;
+    for (uint32_t i = 0; i < t->exts.n; i++)
+        if (strcmp(pool_str(t, t->exts.v[i].id), name) == 0) { if (idx) *idx = i; return &s->ext[i]; }
+    return NULL;
+}
+
+int ks_scanner_define_int(ks_scanner *s, const char *name, int64_t v)
+{
+    ext_val *x = find_ext(s, name, NULL);
+    if (!x) return KS_EUNDEF;
+    if (x->type == X_FLOAT) { x->f = (double)v; return KS_OK; }
+    if (x->type != X_INT) return KS_ETYPE;
+    x->i = v;
+    return KS_OK;
+}
+
+int ks_scanner_define_float(ks_scanner *s, const char *name, double v)
+{
+    ext_val *x = find_ext(s, name, NULL);
+    if (!x) return KS_EUNDEF;
+    if (x->type != X_FLOAT) return KS_ETYPE;
+    x->f = v;
+    return KS_OK;
+}
+
+int ks_scanner_define_bool(ks_scanner *s, const char *name, int v)
+{
+    ext_val *x = find_ext(s, name, NULL);
+    if (!x) return KS_EUNDEF;
+    if (x->type != X_BOOL) return KS_ETYPE;
+    x->i = v != 0;
+    return KS_OK;
+}
+
+int ks_scanner_define_string(ks_scanner *s, const char *name, const char *v)
+{
+    ext_val *x = find_ext(s, name, NULL);
+    if (!x) return KS_EUNDEF;
+    if (x->type != X_STR) return KS_ETYPE;
+    char *c = xstrdup(v ? v : "");
+    if (!c) return KS_ENOMEM;
+    free(x->s);
+    x->s = c;
+    x->slen = strlen(c);
+    return KS_OK;
+}
+
+void ks_scanner_set_timeout(ks_scanner *s, int seconds) { s->timeout = seconds > 0 ? seconds : 0; }
+void ks_scanner_set_flags(ks_scanner *s, int flags) { s->flags = flags; }
+
+int ks_scanner_set_module_data(ks_scanner *s, const char *module, const void *data, size_t len)
+{
+    const ks_tables *t = &s->r->t;
+    for (uint32_t i = 0; i < t->imports.n; i++) {
+        if (strcmp(pool_str(t, t->imports.v[i]), module) != 0) continue;
+        uint8_t *c = malloc(len ? len : 1);
+        if (!c) return KS_ENOMEM;
+        if (len) memcpy(c, data, len);
+        free(s->moddata[i]);
+        s->moddata[i] = c;
+        s->moddata_len[i] = len;
+        return KS_OK;
+    }
+    return KS_OK; /* data for a module the rules don't import is ignored, as in yara */
+}
+
+int scan_expired(ks_scanner *s)
+{
+    if (s->timed_out) return 1;
+    if (!s->timeout) return 0;
+    if (time(NULL) >= s->deadline) s->timed_out = 1;
+    return s->timed_out;
+}
+
+int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_fn cb, void *ud)
+{
+    if (!s || (!data && len)) return KS_EARG;
+    static const uint8_t empty[1] = {0};
+    if (!data) data = empty;
+    const ks_rules *r = s->r;
+    const ks_tables *t = &r->t;
+    int rc = KS_OK;
+    s->data = data;
+    s->size = len;
+    s->ep_state = 0;
+    s->timed_out = 0;
+    if (s->timeout) s->deadline = time(NULL) + s->timeout;
+    strings_state_reset(t, &s->st);
+    s->st.fast = (s->flags & KS_SCAN_FAST) != 0;
+    memset(s->rule_res, 0, t->rules.n);
+
+    rc = strings_scan(t, r->srt, &s->st, data, len);
+    if (rc != KS_OK) goto out;
+    if (scan_expired(s)) { rc = KS_ETIMEOUT; goto out; }
+
+    /* modules */
+    for (uint32_t i = 0; i < t->imports.n; i++) {
+        const char *name = pool_str(t, t->imports.v[i]);
+        const ks_module *m = ks_module_find(name);
+        if (!m) { rc = KS_ENOMODULE; goto out; }
+        ks_object *root = obj_new_root(name);
+        if (!root) { rc = KS_ENOMEM; goto out; }
+        s->mods[i] = root;
+        if (m->declare(root) != 0) { rc = KS_ENOMEM; goto out; }
+        if (m->load && m->load(root, data, len, s->moddata[i], s->moddata_len[i]) < 0) {
+            /* a module that cannot parse the data leaves its values undefined */
+        }
+        if (cb) {
+            ks_event ev = {KS_EV_MODULE_IMPORTED, NULL, NULL, name};
+            int c = cb(s, &ev, ud);
+            if (c < 0) { rc = c; goto out; }
+        }
+    }
+
+    /* too-many-matches warnings */
+    for (uint32_t si = 0; cb && si < t->strs.n; si++) {
+        if (!s->st.too_many[si]) continue;
+        const ks_str *st = &t->strs.v[si];
+        ks_event ev = {KS_EV_TOO_MANY_MATCHES, &r->infos[st->rule], pool_str(t, st->id), NULL};
+        int c = cb(s, &ev, ud);
+        if (c < 0) { rc = c; goto out; }
+    }
+
+    /* rules, in order; a global rule that fails makes its namespace fail */
+    uint8_t *ns_fail = calloc((size_t)t->namespaces.n + 1, 1);
+    if (!ns_fail) { rc = KS_ENOMEM; goto out; }
+    for (uint32_t ri = 0; ri < t->rules.n; ri++) {
+        int m = eval_rule(s, ri);
+        if (m < 0) { rc = m; free(ns_fail); goto out; }
+        s->rule_res[ri] = (uint8_t)m;
+        if (!m && (t->rules.v[ri].flags & KS_RULE_GLOBAL)) ns_fail[t->rules.v[ri].ns_index] = 1;
+        if ((ri & 63) == 63 && scan_expired(s)) { rc = KS_ETIMEOUT; free(ns_fail); goto out; }
+    }
+    for (uint32_t ri = 0; ri < t->rules.n; ri++)
+        if (ns_fail[t->rules.v[ri].ns_index]) s->rule_res[ri] = 0;
+    free(ns_fail);
+
+    for (uint32_t ri = 0; cb && ri < t->rules.n; ri++) {
+        if (t->rules.v[ri].flags & KS_RULE_PRIVATE) continue;
+        s->cur_rule = ri;
+        ks_event ev = {s->rule_res[ri] ? KS_EV_RULE_MATCH : KS_EV_RULE_NOMATCH, &r->infos[ri], NULL,
+                       NULL};
+        int c = cb(s, &ev, ud);
+        if (c < 0) { rc = c; goto out; }
+        if (c > 0) break;
+    }
+    if (cb) {
+        ks_event ev = {KS_EV_SCAN_END, NULL, NULL, NULL};
+        cb(s, &ev, ud);
+    }
+out:
+    unload_modules(s);
+    ks_scratch_reset(s->scratch);
+    return rc;
+}
+
+int ks_scanner_scan_file(ks_scanner *s, const char *path, ks_scan_fn cb, void *ud)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return KS_EIO;
+    struct stat st;
+    if (fstat(fd, &st) != 0) { close(fd); return KS_EIO; }
+    int rc;
+    if (S_ISREG(st.st_mode) && st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) { close(fd); return KS_EIO; }
+        close(fd);
+        rc = ks_scanner_scan_mem(s, p, (size_t)st.st_size, cb, ud);
+        munmap(p, (size_t)st.st_size);
+        return rc;
+    }
+    if (S_ISDIR(st.st_mode)) { close(fd); return KS_EIO; }
+    /* empty files, pipes, devices: read (bounded) */
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    if (!buf) { close(fd); return KS_ENOMEM; }
+    for (;;) {
+        if (n == cap) {
+            if (cap >= ((size_t)1 << 32)) break;
+            uint8_t *nb = realloc(buf, cap * 2);
+            if (!nb) { free(buf); close(fd); return KS_ENOMEM; }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) { free(buf); close(fd); return KS_EIO; }
+        if (r == 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    rc = ks_scanner_scan_mem(s, buf, n, cb, ud);
+    free(buf);
+    return rc;
+}
+
+int ks_scanner_matches(ks_scanner *s, uint32_t ri, int si, const ks_match **out)
+{
+    const ks_tables *t = &s->r->t;
+    *out = NULL;
+    if (ri >= t->rules.n || si < 0 || (uint32_t)si >= t->rules.v[ri].nstr) return 0;
+    const match_list *l = &s->st.m[t->rules.v[ri].str_first + (uint32_t)si];
+    if (l->n > s->mbuf_cap) {
+        ks_match *nb = realloc(s->mbuf, (size_t)l->n * sizeof *nb);
+        if (!nb) return 0;
+        s->mbuf = nb;
+        s->mbuf_cap = l->n;
+    }
+    for (uint32_t i = 0; i < l->n; i++) {
+        ks_match *m = &s->mbuf[i];
+        m->offset = l->v[i].off;
+        m->length = l->v[i].len;
+        m->data = s->data + l->v[i].off;
+        uint64_t avail = s->size - (uint64_t)l->v[i].off;
+        uint64_t dl = l->v[i].len < 512 ? l->v[i].len : 512;
+        m->data_len = (uint32_t)(dl < avail ? dl : avail);
+        m->xor_key = l->v[i].xor_key;
+    }
+    *out = s->mbuf;
+    return (int)l->n;
+}
+
+int ks_scanner_print_module(ks_scanner *s, const char *module, FILE *out)
+{
+    const ks_tables *t = &s->r->t;
+    for (uint32_t i = 0; i < t->imports.n; i++) {
+        if (strcmp(pool_str(t, t->imports.v[i]), module) == 0 && s->mods[i]) {
+            obj_print(out, s->mods[i]);
+            return KS_OK;
+        }
+    }
+    return KS_ENOMODULE;
+}
