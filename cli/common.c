@@ -49,8 +49,9 @@ int cli_define_externals(const cli_strv *defs, ks_compiler *c, ks_scanner *s)
         const char *def = defs->v[i];
         const char *eq = strchr(def, '=');
         if (!eq) {
+            /* yara prints this, ignores the remaining -d options and carries on */
             fprintf(stderr, "error: wrong syntax for `-d` option.\n");
-            return -1;
+            return 0;
         }
         size_t nl = (size_t)(eq - def);
         char *name = malloc(nl + 1);

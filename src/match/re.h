@@ -94,6 +94,27 @@ int re_compile_hex(const char *src, size_t len, uint32_t flags,
                    re_code ***out, int32_t **gap_min, int32_t **gap_max, int *npieces,
                    re_error *err);
 
+/*
+ * ENGINE CONTRACT (what the scanner must do with atoms and re_verify's matches to equal YARA):
+ *  1. Search every atom (bytes/mask; nocase: compare A-Z/a-z folded where mask is 0xFF; wide
+ *     atoms already contain the 00 bytes). Atoms with len 0: call re_verify at every offset
+ *     0..size-1 of the data.
+ *  2. Per string, process atom hits in increasing order of the atom's END offset (pos+len-1).
+ *     Hits of the same string ending at the same offset: longer atom first, then HIGHER atom
+ *     index first (YARA's Aho-Corasick match-list order). Vectorscan reports by end offset; the
+ *     engine must sort ties itself (e.g. collect hits per end offset, then sort).
+ *  3. For every (start,len) emitted: if the string already has a match at `start`, keep the
+ *     existing one, unless c->greedy, in which case overwrite its length with the new one.
+ *     Otherwise add it. Report the string's matches sorted by start. Zero-length matches are
+ *     never emitted. fullword/private/xor are the engine's business (apply them to emitted
+ *     matches as YARA does: fullword rejects a match before it is added).
+ *  4. Hex strings split into pieces (re_compile_hex, npieces > 1) are chained by the engine with
+ *     gap_min/gap_max (gap_max -1 = unbounded); YARA 4.2.3 reports chained matches from the start
+ *     of piece 0 to the end of the last piece (yara -s shows such lengths capped at 512? observed
+ *     0x0:512 for a 40004-byte chained match).
+ *  5. has_dot_star -> YARA's ".*" warning; re_slow() -> "may slow down scanning".
+ */
+
 /* Called for each match found by re_verify: start offset in data and length in bytes. Return
  * non-zero to stop. */
 typedef int (*re_emit_fn)(size_t start, size_t len, void *ud);

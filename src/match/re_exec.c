@@ -10,7 +10,7 @@
  *
  * re_exec_fast: YARA's depth-first executor for hex strings with only bytes, masks and jumps:
  * at a jump it first continues with the minimum length and stacks the other lengths, so they
- * are tried later from the longest to the shortest. Bounded explicit stack.
+ * are tried later from the shortest to the longest. Bounded explicit stack.
  *
  * All reads of data are bounds-checked; program counters are validated at each step.
  */
@@ -315,9 +315,10 @@ int re_exec_fast(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uin
                 memcpy(&hi, code + pc + 3, 2);
                 uint32_t next = pc + 5;
                 uint32_t nsz = isize(code, code_len, next);
-                for (int i = lo + 1; i <= hi; i++) {
+                /* stacked so that shorter jumps are popped first (lazy order) */
+                for (int i = hi; i >= lo + 1; i--) {
                     if (bm + i >= maxb)
-                        break;
+                        continue;
                     if (nsz == 2 && code[next] == OP_LIT && code[next + 1] != BYTE_AT(bm + i))
                         continue;
                     if (sp >= FAST_STACK) { free(st); return RE_EXEC_ERR + RE_ELIMIT; }

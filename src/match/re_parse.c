@@ -570,12 +570,12 @@ static int hex_jump(rp *p, int in_alt)
     if (p->i >= p->len || p->s[p->i] != '[')
         return -2;
     p->i++;
-    long lo = -1, hi = -1;
+    long long lo = -1, hi = -1;
     int dash = 0;
     hskip(p);
     while (p->i < p->len && is_digit(p->s[p->i])) {
         if (lo < 0) lo = 0;
-        if (lo < 100000000) lo = lo * 10 + (p->s[p->i] - '0');
+        if (lo < 10000000000L) lo = lo * 10 + (p->s[p->i] - '0');
         p->i++;
     }
     hskip(p);
@@ -585,7 +585,7 @@ static int hex_jump(rp *p, int in_alt)
         hskip(p);
         while (p->i < p->len && is_digit(p->s[p->i])) {
             if (hi < 0) hi = 0;
-            if (hi < 100000000) hi = hi * 10 + (p->s[p->i] - '0');
+            if (hi < 10000000000L) hi = hi * 10 + (p->s[p->i] - '0');
             p->i++;
         }
         hskip(p);
@@ -595,6 +595,8 @@ static int hex_jump(rp *p, int in_alt)
     p->i++;
     if (!dash && lo < 0)
         return hfail(p, "syntax error");
+    if (lo > 2147483647L || hi > 2147483647L)
+        return hfail(p, "invalid negative jump length");
     int unbounded = 0;
     if (!dash) {
         if (lo == 0)
@@ -653,7 +655,7 @@ static int hex_tokens(rp *p, int depth, int in_alt)
         }
         if (j >= 0) {
             int prev = p->a->nodes[cat].last;
-            if (last_is_jump) {
+            if (last_is_jump && p->a->nodes[prev].type == N_RANGE_ANY) {
                 /* adjacent jumps merge */
                 re_node *a = &p->a->nodes[prev], *b = &p->a->nodes[j];
                 a->start += b->start;

@@ -353,6 +353,9 @@ typedef struct scan_ctx {
     size_t size;
     const pf_target *tg;     /* target being verified (for the re emit callback) */
     int greedy;
+    const pf_target **ties;  /* regex/hex hits ending at tie_end, not yet verified */
+    uint32_t ntie, tie_cap;
+    uint64_t tie_end;
 } scan_ctx;
 
 static void add_match(scan_ctx *x, uint32_t si, int64_t off, uint32_t len, int32_t key, int replace)
@@ -417,12 +420,44 @@ static void verify(scan_ctx *x, const pf_target *tg, uint64_t end)
     re_verify(code, tg->atom, x->data, x->size, end - tg->alen, re_emit, x);
 }
 
+/* Hits that end at the same offset are verified together, longer atoms first and then higher
+ * atom index (the order yara's Aho-Corasick automaton reports them in, which decides which
+ * match is recorded first); Vectorscan leaves the order of such ties open. */
+static int tie_cmp(const void *a, const void *b)
+{
+    const pf_target *x = *(const pf_target *const *)a, *y = *(const pf_target *const *)b;
+    if (x->alen != y->alen) return x->alen > y->alen ? -1 : 1;
+    if (x->kind != y->kind) return x->kind < y->kind ? -1 : 1;
+    if (x->atom != y->atom) return x->atom > y->atom ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+static void flush_ties(scan_ctx *x)
+{
+    if (x->ntie > 1) qsort(x->ties, x->ntie, sizeof *x->ties, tie_cmp);
+    for (uint32_t k = 0; k < x->ntie; k++) verify(x, x->ties[k], x->tie_end);
+    x->ntie = 0;
+}
+
 static int on_hit(uint32_t id, uint64_t end, void *ud)
 {
     scan_ctx *x = ud;
     const strings_rt *rt = x->rt;
     if (id >= rt->natoms) return 0;
-    for (uint32_t k = rt->tfirst[id]; k < rt->tfirst[id + 1]; k++) verify(x, &rt->targets.v[k], end);
+    if (x->ntie && end != x->tie_end) flush_ties(x);
+    x->tie_end = end;
+    for (uint32_t k = rt->tfirst[id]; k < rt->tfirst[id + 1]; k++) {
+        const pf_target *tg = &rt->targets.v[k];
+        if (tg->kind == TG_LIT) { verify(x, tg, end); continue; }
+        if (x->ntie == x->tie_cap) {
+            uint32_t nc = x->tie_cap ? x->tie_cap * 2 : 64;
+            const pf_target **nt = realloc(x->ties, nc * sizeof *nt);
+            if (!nt) { verify(x, tg, end); continue; }
+            x->ties = nt;
+            x->tie_cap = nc;
+        }
+        x->ties[x->ntie++] = tg;
+    }
     return 0;
 }
 
@@ -470,8 +505,16 @@ static void assemble_chains(scan_ctx *x)
 int strings_scan(const ks_tables *t, const strings_rt *rt, strings_state *st,
                  const uint8_t *data, size_t size)
 {
-    scan_ctx x = {t, rt, st, data, size, NULL, 0};
+    scan_ctx x;
+    memset(&x, 0, sizeof x);
+    x.t = t;
+    x.rt = rt;
+    x.st = st;
+    x.data = data;
+    x.size = size;
     int rc = pf_scan(rt->db, st->scratch, data, size, on_hit, &x);
+    flush_ties(&x);
+    free(x.ties);
     if (rc != KS_OK) return rc;
     if (rt->everywhere.n) {
         for (size_t pos = 0; pos < size; pos++)

@@ -360,6 +360,47 @@ static int compile_pattern(ks_compiler *c, ks_str *s, const char *src, size_t le
     return 0;
 }
 
+/* Would yara warn that this string's atoms are poor? Regex/hex: ask re.c about every piece.
+ * Text: judge the literal's atoms the same way (each xor variant for xor strings). */
+static int string_is_slow(ks_compiler *c, const ks_str *s, const char *val, size_t vlen)
+{
+    if (s->kind != S_TEXT) {
+        for (uint32_t p = 0; p < s->re_count; p++)
+            if (re_slow(rules_re(&c->t, s->re_first + p))) return 1;
+        return 0;
+    }
+    if (s->mods & (M_BASE64 | M_BASE64WIDE)) return 0;
+    if (vlen == 0 || vlen > 4096) return 0;
+    char *hex = malloc(vlen * 3 + 1);
+    if (!hex) return 0;
+    uint32_t fl = 0;
+    if (s->mods & M_NOCASE) fl |= RE_NOCASE;
+    if (s->mods & M_WIDE) fl |= RE_WIDE;
+    if ((s->mods & M_ASCII) || !(s->mods & M_WIDE)) fl |= RE_ASCII;
+    uint32_t kmin = 0, kmax = 0;
+    if (s->mods & M_XOR) { kmin = s->xor_min; kmax = s->xor_max; }
+    int slow = 0;
+    for (uint32_t key = kmin; key <= kmax && !slow; key++) {
+        for (size_t i = 0; i < vlen; i++)
+            snprintf(hex + 3 * i, 4, "%02X ", (unsigned)((uint8_t)val[i] ^ (uint8_t)key));
+        re_code **pieces = NULL;
+        int32_t *gmin = NULL, *gmax = NULL;
+        int np = 0;
+        re_error err;
+        if (re_compile_hex(hex, vlen * 3, fl, &pieces, &gmin, &gmax, &np, &err) == RE_OK) {
+            for (int i = 0; i < np; i++) {
+                if (re_slow(pieces[i])) slow = 1;
+                free(pieces[i]);
+            }
+            free(pieces);
+            free(gmin);
+            free(gmax);
+        }
+    }
+    free(hex);
+    return slow;
+}
+
 static const char *modifier_name(uint32_t m)
 {
     switch (m) {
@@ -532,6 +573,8 @@ static void parse_string(ks_compiler *c)
     s.lit = pool_add(&c->t, val, vlen);
     s.lit_len = (uint32_t)vlen;
     if (!bad && s.kind != S_TEXT && compile_pattern(c, &s, val, vlen, line) != 0) bad = 1;
+    if (!bad && string_is_slow(c, &s, val, vlen))
+        cc_warning(c, line, "string \"%s\" may slow down scanning", id);
     free(id);
     free(val);
     if (bad) return;

@@ -236,6 +236,7 @@ static int validate(const ks_tables *t)
         const ks_str *s = &t->strs.v[i];
         if (!valid_str(t, s->id) || s->rule >= t->rules.n || !valid_bytes(t, s->lit, s->lit_len)) return 0;
         if (s->kind != S_TEXT && s->kind != S_HEX && s->kind != S_REGEX) return 0;
+        if (s->kind == S_TEXT && s->re_count != 0) return 0;
         if (s->kind != S_TEXT && (s->re_first > t->res.n || s->re_count > t->res.n - s->re_first ||
                                   s->re_count == 0))
             return 0;

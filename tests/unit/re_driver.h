@@ -73,7 +73,8 @@ static int drv_run(const re_code *c, const uint8_t *data, size_t size, drv *d)
             }
         }
     }
-    qsort(d->m, d->n, sizeof *d->m, drv_cmp);
+    if (d->n)
+        qsort(d->m, d->n, sizeof *d->m, drv_cmp);
     return 0;
 }
 #endif

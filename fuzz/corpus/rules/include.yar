@@ -1,0 +1,2 @@
+include "nonexistent.yar"
+rule i { condition: filesize >= 0 }

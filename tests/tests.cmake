@@ -1,0 +1,37 @@
+# tests/tests.cmake - script tests, included by CMakeLists.txt.
+# Tests that need yara (oracle) or ../shared (conformance corpus) exit 77 when those are missing;
+# ctest reports them as skipped.
+find_program(KENSA_YARA yara)
+find_program(KENSA_PYTHON3 NAMES python3 python)
+
+set(KENSA_SHARED_DIR ${CMAKE_SOURCE_DIR}/../shared)
+set(KENSA_BIN $<TARGET_FILE:kensa_cli>)
+
+# (a) the YARA behaviour corpus from ../shared/conformance
+add_test(NAME conformance
+         COMMAND sh -c "if [ ! -f '${KENSA_SHARED_DIR}/conformance/run.py' ]; then echo 'no ../shared/conformance: skipping'; exit 77; fi; \
+                        exec '${KENSA_PYTHON3}' '${KENSA_SHARED_DIR}/conformance/run.py' --jobs 2 --scanner '${KENSA_BIN} scan --no-extract'"
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(conformance PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 1800)
+
+# (b) the command line, byte for byte against yara
+add_test(NAME cli_vs_yara
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli_test.sh ${KENSA_BIN} yara
+         WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties(cli_vs_yara PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+
+# (c) a bounded differential run: random rules and data, kensa vs yara
+add_test(NAME diff_vs_yara
+         COMMAND ${KENSA_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/diff/gen_diff.py
+                 --cases 300 --seed 1 --jobs 2 --kensa ${KENSA_BIN}
+                 --keep-failures ${CMAKE_BINARY_DIR}/diff-failures
+         WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties(diff_vs_yara PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
+
+# (d) replay the fuzz corpus and the regression inputs through the fuzz harness (no libFuzzer)
+add_executable(fuzz_replay ${CMAKE_SOURCE_DIR}/fuzz/replay.c ${CMAKE_SOURCE_DIR}/fuzz/fuzz_rules.c)
+target_compile_definitions(fuzz_replay PRIVATE _GNU_SOURCE)
+target_link_libraries(fuzz_replay PRIVATE kensa)
+add_test(NAME fuzz_replay
+         COMMAND fuzz_replay ${CMAKE_SOURCE_DIR}/fuzz/corpus ${CMAKE_SOURCE_DIR}/tests/regress)
+set_tests_properties(fuzz_replay PROPERTIES TIMEOUT 600)

@@ -1,0 +1,165 @@
+/*
+ * test_rules.c - one-line rule tests for the parser, compiler, matcher and evaluator.
+ * Expected verdicts were checked against yara 4.2.3.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "rule_test.h"
+
+static void test_conditions(void)
+{
+    assert_true_rule("rule t { condition: true }", "");
+    assert_false_rule("rule t { condition: false }", "");
+    assert_true_rule("rule t { condition: 1 + 2 * 3 == 7 }", "");
+    assert_true_rule("rule t { condition: 7 \\ 2 == 3 and 7 % 2 == 1 }", "");
+    assert_true_rule("rule t { condition: 1 | 2 == 3 }", "");          /* | binds tighter than == */
+    assert_true_rule("rule t { condition: (1 << 4) == 16 and (16 >> 2) == 4 }", "");
+    assert_true_rule("rule t { condition: ~0 == -1 and (5 ^ 1) == 4 and (6 & 3) == 2 }", "");
+    assert_true_rule("rule t { condition: 1.5 + 1 == 2.5 and 3 > 2.9 }", "");
+    assert_true_rule("rule t { condition: 0x10 == 16 and 0o10 == 8 and 1KB == 1024 and 1MB == 1048576 }", "");
+    assert_true_rule("rule t { condition: \"abc\" contains \"b\" and \"ABC\" icontains \"b\" }", "");
+    assert_true_rule("rule t { condition: \"abc\" startswith \"ab\" and \"abc\" iendswith \"BC\" }", "");
+    assert_true_rule("rule t { condition: \"abc\" iequals \"ABC\" and \"abc\" != \"abd\" and \"a\" < \"b\" }", "");
+    assert_true_rule("rule t { condition: \"abc\" matches /b./ and not (\"abc\" matches /^b/) }", "");
+    assert_true_rule("rule t { condition: filesize == 4 }", "abcd");
+    assert_true_rule("rule t { condition: uint8(0) == 0x61 and uint16(0) == 0x6261 and uint32be(0) == 0x61626364 }", "abcd");
+    assert_true_rule("rule t { condition: int8(0) == -1 and uint8(0) == 255 }", "\xff");
+    assert_false_rule("rule t { condition: uint32(2) == 0 }", "abcd");            /* undefined */
+    assert_true_rule("rule t { condition: not defined uint32(2) }", "abcd");
+    assert_true_rule("rule t { condition: not defined (1 \\ (filesize - 4)) }", "abcd");
+    assert_true_rule("rule t { condition: for all i in (1..3) : (i > 0) }", "");
+    assert_true_rule("rule t { condition: for any i in (1, 2, 3) : (i == 2) }", "");
+    assert_true_rule("rule t { condition: for 2 i in (1..4) : (i % 2 == 0) }", "");
+    assert_false_rule("rule t { condition: for none i in (1..4) : (i == 3) }", "");
+    assert_true_rule("rule a { condition: true } rule b { condition: a }", "");
+    assert_true_rule("private rule a { condition: true } rule b { condition: a and any of (a*) }", "");
+    assert_false_rule("global rule g { condition: false } rule b { condition: true }", "");
+}
+
+static void test_strings(void)
+{
+    assert_true_rule("rule t { strings: $a = \"abc\" condition: $a }", "xxabcxx");
+    assert_true_rule("rule t { strings: $a = \"abc\" condition: #a == 2 and @a[2] == 5 and !a[1] == 3 }", "xxabcabc");
+    assert_true_rule("rule t { strings: $a = \"ABC\" nocase condition: $a }", "xxabcxx");
+    assert_true_rule_blob("rule t { strings: $a = \"ab\" wide condition: $a at 1 }", "xa\0b\0", 5);
+    assert_true_rule("rule t { strings: $a = \"abc\" fullword condition: #a == 1 }", "xabc abc");
+    assert_true_rule("rule t { strings: $a = \"abc\" xor condition: $a }", "\x61\x62\x63" "\x20\x23\x22");
+    assert_true_rule("rule t { strings: $a = \"This program cannot\" base64 condition: $a }",
+                     "VGhpcyBwcm9ncmFtIGNhbm5vdA==");
+    assert_true_rule("rule t { strings: $a = { 61 ?? 63 } condition: $a }", "abc");
+    assert_true_rule("rule t { strings: $a = { 61 [1-3] 64 } condition: $a }", "abcd");
+    assert_true_rule("rule t { strings: $a = { 61 ( 62 | 78 ) 63 } condition: $a }", "abc");
+    assert_true_rule("rule t { strings: $a = /a.c/ condition: $a }", "abc");
+    assert_true_rule("rule t { strings: $a = \"a\" $b = \"b\" condition: all of them and 2 of ($*) }", "ab");
+    assert_true_rule("rule t { strings: $a = \"a\" $b = \"z\" condition: 50% of them }", "ab");
+    assert_true_rule("rule t { strings: $a = \"a\" condition: $a in (0..1) and #a in (0..10) == 2 }", "aa");
+    assert_true_rule("rule t { strings: $a = \"a\" $b = \"b\" condition: for all of them : (# == 1) }", "ab");
+    assert_true_rule("rule t { strings: $a = \"a\" condition: for any i in (1..#a) : (@a[i] == 3) }", "xxxa");
+}
+
+static void test_errors(void)
+{
+    assert_error("rule t { condition: $a }");
+    assert_error("rule t { strings: $a = \"x\" condition: true }");            /* unreferenced */
+    assert_error("rule t { condition: undefined_thing }");
+    assert_error("rule t { condition: \"a\" + 1 }");
+    assert_error("rule t { condition: true and }");
+    assert_error("rule t { condition: 9223372036854775807 + 1 > 0 }");
+    assert_error("rule t { strings: $a = \"x\" xor nocase condition: $a }");
+    assert_error("rule t { strings: $a = { 61 [-] } condition: $a }");
+    assert_error("rule a { condition: true } rule a { condition: true }");
+    assert_error("import \"nonexistent\" rule t { condition: true }");
+    assert_error("rule t { condition: (((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((true)))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))) }");
+}
+
+/* all errors of a source are reported, not only the first */
+static int diag_count;
+static void count_diag(const ks_diag *d, void *ud)
+{
+    (void)ud;
+    if (!d->is_warning) diag_count++;
+}
+
+static void test_all_errors(void)
+{
+    const char *src = "rule a { condition: $x }\n"
+                      "rule b { condition: nope }\n"
+                      "rule c { condition: true and }\n"
+                      "rule d { condition: 1 + \"s\" }\n";
+    ks_compiler *c;
+    ks_compiler_create(&c);
+    diag_count = 0;
+    ks_compiler_set_diag(c, count_diag, NULL);
+    int n = ks_compiler_add_string(c, src, strlen(src), NULL, "x.yar");
+    rt_count++;
+    if (n != 4 || diag_count != 4) {
+        fprintf(stderr, "want 4 errors, got %d (%d diags)\n", n, diag_count);
+        rt_failures++;
+    }
+    ks_compiler_destroy(c);
+}
+
+/* compiled rules survive a save/load round trip; damaged files are refused */
+static void test_save_load(void)
+{
+    const char *src = "rule t : tag1 { meta: a = 1 strings: $a = \"abc\" $b = /b+c/ $h = { 62 ?? 63 }"
+                      " condition: all of them and for any i in (1..#a) : (@a[i] >= 0) }";
+    ks_compiler *c;
+    ks_rules *r = NULL, *r2 = NULL;
+    ks_compiler_create(&c);
+    ks_compiler_add_string(c, src, strlen(src), NULL, NULL);
+    rt_count++;
+    if (ks_compiler_get_rules(c, &r) != KS_OK) { rt_failures++; ks_compiler_destroy(c); return; }
+    char path[] = "/tmp/kensa-test-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    if (ks_rules_save(r, path) != KS_OK || ks_rules_load(path, &r2) != KS_OK) {
+        fprintf(stderr, "save/load failed\n");
+        rt_failures++;
+    } else {
+        ks_scanner *s;
+        int n = 0;
+        ks_scanner_create(r2, &s);
+        ks_scanner_scan_mem(s, (const uint8_t *)"xxabcxbxc", 9, rt_cb, &n);
+        if (n != 1) { fprintf(stderr, "loaded rules did not match\n"); rt_failures++; }
+        ks_scanner_destroy(s);
+    }
+    /* corrupt every byte in turn (a few at a time): load must fail cleanly or work */
+    FILE *f = fopen(path, "rb");
+    static unsigned char buf[1 << 16];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    for (size_t i = 8; i < len; i += 3) {
+        unsigned char save = buf[i];
+        buf[i] ^= 0xA5;
+        f = fopen(path, "wb");
+        fwrite(buf, 1, len, f);
+        fclose(f);
+        ks_rules *r3 = NULL;
+        if (ks_rules_load(path, &r3) == KS_OK) {
+            ks_scanner *s;
+            int n = 0;
+            if (ks_scanner_create(r3, &s) == KS_OK) {
+                ks_scanner_scan_mem(s, (const uint8_t *)"xxabcxbxc", 9, rt_cb, &n);
+                ks_scanner_destroy(s);
+            }
+            ks_rules_destroy(r3);
+        }
+        buf[i] = save;
+    }
+    unlink(path);
+    ks_rules_destroy(r);
+    ks_rules_destroy(r2);
+    ks_compiler_destroy(c);
+}
+
+int main(void)
+{
+    test_conditions();
+    test_strings();
+    test_errors();
+    test_all_errors();
+    test_save_load();
+    RT_DONE();
+}
