@@ -139,6 +139,7 @@ typedef struct scan_ctx {
     FILE *out;
     FILE *err;
     int count;
+    char *too_many;     /* set when --fail-on-warnings aborted on too many matches */
 } scan_ctx;
 
 static void print_text(FILE *out, const uint8_t *d, size_t n)
@@ -310,7 +311,16 @@ static int scan_cb(ks_scanner *s, const ks_event *ev, void *ud)
                 "warning: rule \"%s\": too many matches for %s, results for this rule may be "
                 "incorrect\n",
                 ev->rule ? ev->rule->id : "", ev->string_id ? ev->string_id : "");
-        return opt_fail_on_warnings ? -1 : 0;
+        if (opt_fail_on_warnings) {
+            char *msg = NULL;
+            if (asprintf(&msg, "string \"%s\" in rule \"%s\" caused too many matches",
+                         ev->string_id ? ev->string_id : "", ev->rule ? ev->rule->id : "") < 0)
+                msg = NULL;
+            free(ctx->too_many);
+            ctx->too_many = msg;
+            return KS_ELIMIT;
+        }
+        return 0;
     case KS_EV_MODULE_IMPORTED:
         if (opt_module_print && ev->module)
             print_module(s, ctx, ev->module);
@@ -349,7 +359,7 @@ static int setup_scanner(ks_scanner **out)
 static int scan_one(ks_scanner *s, const char *path, int many, char **obuf, size_t *olen,
                     char **ebuf, size_t *elen, int *count)
 {
-    scan_ctx ctx = {path, NULL, NULL, 0};
+    scan_ctx ctx = {path, NULL, NULL, 0, NULL};
     *obuf = *ebuf = NULL;
     *olen = *elen = 0;
     ctx.out = open_memstream(obuf, olen);
@@ -371,14 +381,18 @@ static int scan_one(ks_scanner *s, const char *path, int many, char **obuf, size
         ks_scanner_set_timeout(s, (int)left);
     }
     rc = ks_scanner_scan_file(s, path, scan_cb, &ctx);
+    if (ctx.too_many && rc == KS_OK)
+        rc = KS_ELIMIT;
 done:
-    if (many) {
-        /* directory / list mode: the count line even on error, then the error */
-        if (opt_count)
+    if (rc != KS_OK || many) {
+        /* the count line (directory / list mode, even after an error), then the error */
+        if (many && opt_count)
             fprintf(ctx.out, "%s: %d\n", path, ctx.count);
         if (rc != KS_OK)
-            fprintf(ctx.err, "error scanning %s: %s\n", path, cli_error_text(rc));
+            fprintf(ctx.err, "error scanning %s: %s\n", path,
+                    ctx.too_many ? ctx.too_many : cli_error_text(rc));
     }
+    free(ctx.too_many);
     fclose(ctx.out);
     fclose(ctx.err);
     *count = ctx.count;
@@ -667,10 +681,8 @@ static int scan_single(const char *target)
         fwrite(err, 1, elen, stderr);
     free(out);
     free(err);
-    if (rc != KS_OK) {
-        fprintf(stderr, "error scanning %s: %s\n", target, cli_error_text(rc));
+    if (rc != KS_OK)
         return 1;
-    }
     if (opt_count)
         printf("%d\n", count);
     return 0;

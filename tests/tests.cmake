@@ -35,3 +35,29 @@ target_link_libraries(fuzz_replay PRIVATE kensa)
 add_test(NAME fuzz_replay
          COMMAND fuzz_replay ${CMAKE_SOURCE_DIR}/fuzz/corpus ${CMAKE_SOURCE_DIR}/tests/regress)
 set_tests_properties(fuzz_replay PROPERTIES TIMEOUT 600)
+
+# (e) the pe module: yara -D vs kensa scan -D on mingw-built fixtures and wine's DLLs
+#     (skips with 77 when yara or mingw-w64 is missing)
+add_test(NAME pe_vs_yara
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/modules/pe_compare.sh ${KENSA_BIN} 400
+         WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties(pe_vs_yara PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# (e) binary-format modules (elf, dotnet): replay their fuzz seeds through the file harnesses,
+# and compare `kensa scan -D` with `yara -D` on system files, built files and damaged copies
+# (exit 77 = skipped when yara or the inputs are missing).
+foreach(m elf dotnet)
+  add_executable(fuzz_replay_${m} ${CMAKE_SOURCE_DIR}/fuzz/replay.c ${CMAKE_SOURCE_DIR}/fuzz/fuzz_${m}.c)
+  target_compile_definitions(fuzz_replay_${m} PRIVATE _GNU_SOURCE)
+  target_link_libraries(fuzz_replay_${m} PRIVATE kensa)
+  add_test(NAME fuzz_replay_${m} COMMAND fuzz_replay_${m} ${CMAKE_SOURCE_DIR}/fuzz/corpus/${m})
+  set_tests_properties(fuzz_replay_${m} PROPERTIES TIMEOUT 300)
+endforeach()
+add_test(NAME elf_vs_yara
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/modules/elf_compare.sh ${KENSA_BIN} 250
+         WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties(elf_vs_yara PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+add_test(NAME dotnet_vs_yara
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/modules/dotnet_compare.sh ${KENSA_BIN} 6
+         WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties(dotnet_vs_yara PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -847,7 +847,7 @@ static void print_obj(FILE *out, const ks_object *o, int indent, int ident)
     switch (o->type) {
     case OBJ_INT:
         if (o->defined)
-            fprintf(out, " = %" PRIu64, (uint64_t)o->u.i);
+            fprintf(out, " = %" PRId64, o->u.i);
         else
             fputs(" = YR_UNDEFINED", out);
         break;

@@ -923,3 +923,28 @@ int re_code_check(const re_code *c, size_t size)
         return -1;
     return 0;
 }
+
+int re_atom_quality(const uint8_t *bytes, const uint8_t *mask, int len)
+{
+    xatom x;
+    memset(&x, 0, sizeof x);
+    if (len > RE_MAX_ATOM) len = RE_MAX_ATOM;
+    x.len = len;
+    memcpy(x.bytes, bytes, (size_t)len);
+    memcpy(x.mask, mask, (size_t)len);
+    return atom_quality(&x);
+}
+
+int re_literal_slow(const uint8_t *s, size_t n)
+{
+    static const uint8_t ff[RE_MAX_ATOM] = {0xFF, 0xFF, 0xFF, 0xFF};
+    int best = -1;
+    if (n == 0) return 0;
+    int w = n < RE_MAX_ATOM ? (int)n : RE_MAX_ATOM;
+    for (size_t i = 0; i + (size_t)w <= n; i++) {
+        int q = re_atom_quality(s + i, ff, w);
+        if (q > best) best = q;
+        if (best >= 255) break;
+    }
+    return best < RE_QUALITY_WARN;
+}

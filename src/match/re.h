@@ -139,6 +139,12 @@ int re_search(const re_code *c, const uint8_t *s, size_t len);
 #define RE_QUALITY_WARN 213
 int re_slow(const re_code *c);
 
+/* YARA's heuristic quality of one atom (bytes/mask of len <= RE_MAX_ATOM). */
+int re_atom_quality(const uint8_t *bytes, const uint8_t *mask, int len);
+/* 1 when YARA would warn that a text string with these (already widened if wide) bytes may slow
+ * down scanning: the best RE_MAX_ATOM-byte window is below RE_QUALITY_WARN. */
+int re_literal_slow(const uint8_t *s, size_t n);
+
 /* Validate a block loaded from disk (sizes, offsets, program well-formedness). 0 if valid. */
 int re_code_check(const re_code *c, size_t size);
 

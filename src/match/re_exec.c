@@ -220,13 +220,25 @@ int re_exec_pike(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint
 
     scratch s;
     size_t n = (size_t)code_len + 1;
-    s.cl = malloc(n * sizeof(uint32_t));
-    s.nl = malloc(n * sizeof(uint32_t));
-    s.stack = malloc((2 * n + 2) * sizeof(uint32_t));
-    s.mark = calloc(n, sizeof(uint32_t));
-    if (!s.cl || !s.nl || !s.stack || !s.mark) {
-        free(s.cl); free(s.nl); free(s.stack); free(s.mark);
-        return RE_EXEC_ERR + RE_ENOMEM;
+    /* small programs (the common case) run on stack buffers: no allocation per verification */
+    enum { SMALL = 256 };
+    uint32_t small_cl[SMALL], small_nl[SMALL], small_stack[2 * SMALL + 2], small_mark[SMALL];
+    int heap = n > SMALL;
+    if (heap) {
+        s.cl = malloc(n * sizeof(uint32_t));
+        s.nl = malloc(n * sizeof(uint32_t));
+        s.stack = malloc((2 * n + 2) * sizeof(uint32_t));
+        s.mark = calloc(n, sizeof(uint32_t));
+        if (!s.cl || !s.nl || !s.stack || !s.mark) {
+            free(s.cl); free(s.nl); free(s.stack); free(s.mark);
+            return RE_EXEC_ERR + RE_ENOMEM;
+        }
+    } else {
+        s.cl = small_cl;
+        s.nl = small_nl;
+        s.stack = small_stack;
+        s.mark = small_mark;
+        memset(small_mark, 0, n * sizeof(uint32_t));
     }
     s.gen = 1;
     s.nnl = 0;
@@ -257,7 +269,7 @@ int re_exec_pike(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint
         if (bm > x.maxb + 2)
             break;
     }
-    free(s.cl); free(s.nl); free(s.stack); free(s.mark);
+    if (heap) { free(s.cl); free(s.nl); free(s.stack); free(s.mark); }
     return exhaustive ? 0 : result;
 }
 
@@ -272,9 +284,7 @@ int re_exec_fast(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uin
         return -1;
     size_t avail = bw ? pos : size - pos;
     int maxb = (int)(avail < RE_SCAN_LIMIT ? avail : RE_SCAN_LIMIT);
-    struct { uint32_t pc; int bm; } *st = malloc(sizeof(*st) * FAST_STACK);
-    if (!st)
-        return RE_EXEC_ERR + RE_ENOMEM;
+    struct { uint32_t pc; int bm; } st[FAST_STACK];
     int sp = 0;
     st[sp].pc = pc0; st[sp].bm = 0; sp++;
     long guard = 0;
@@ -284,18 +294,17 @@ int re_exec_fast(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uin
         uint32_t pc = st[sp].pc;
         int bm = st[sp].bm;
         for (;;) {
-            if (++guard > 50000000L) { free(st); return RE_EXEC_ERR + RE_ELIMIT; }
+            if (++guard > 50000000L) { return RE_EXEC_ERR + RE_ELIMIT; }
             uint32_t sz = isize(code, code_len, pc);
             if (sz == 0)
                 break;
             uint8_t op = code[pc];
             if (op == OP_MATCH) {
                 if (exhaustive) {
-                    if (cb && cb(bm, ud)) { free(st); return 0; }
+                    if (cb && cb(bm, ud)) { return 0; }
                     break;
                 }
-                free(st);
-                return bm;
+                                return bm;
             }
             if (op == OP_LIT || op == OP_MASKED || op == OP_ANY) {
                 if (bm >= maxb)
@@ -321,7 +330,7 @@ int re_exec_fast(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uin
                         continue;
                     if (nsz == 2 && code[next] == OP_LIT && code[next + 1] != BYTE_AT(bm + i))
                         continue;
-                    if (sp >= FAST_STACK) { free(st); return RE_EXEC_ERR + RE_ELIMIT; }
+                    if (sp >= FAST_STACK) { return RE_EXEC_ERR + RE_ELIMIT; }
                     st[sp].pc = next; st[sp].bm = bm + i; sp++;
                 }
                 bm += lo;
@@ -332,8 +341,7 @@ int re_exec_fast(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uin
         }
     }
 #undef BYTE_AT
-    free(st);
-    return exhaustive ? 0 : -1;
+        return exhaustive ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------------------------------ */

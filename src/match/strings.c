@@ -362,8 +362,10 @@ static void add_match(scan_ctx *x, uint32_t si, int64_t off, uint32_t len, int32
 {
     strings_state *st = x->st;
     if (st->too_many[si]) return;
+    const ks_str *s = &x->t->strs.v[si];
+    if ((s->mods & M_FIXED) && (s->mods & M_FIXED_SET) && off != s->fixed_off) return;
     match_list *l = &st->m[si];
-    if (st->fast && l->n) return;
+    if (st->fast && (s->mods & M_SINGLE) && l->n) return;
     if (l->n >= KS_MAX_MATCHES) {
         st->too_many[si] = 1;
         return;
@@ -434,7 +436,15 @@ static int tie_cmp(const void *a, const void *b)
 
 static void flush_ties(scan_ctx *x)
 {
-    if (x->ntie > 1) qsort(x->ties, x->ntie, sizeof *x->ties, tie_cmp);
+    if (x->ntie > 32) qsort(x->ties, x->ntie, sizeof *x->ties, tie_cmp);
+    else {
+        for (uint32_t i = 1; i < x->ntie; i++) {      /* insertion sort: ties are few */
+            const pf_target *v = x->ties[i];
+            uint32_t j = i;
+            while (j > 0 && tie_cmp(&x->ties[j - 1], &v) > 0) { x->ties[j] = x->ties[j - 1]; j--; }
+            x->ties[j] = v;
+        }
+    }
     for (uint32_t k = 0; k < x->ntie; k++) verify(x, x->ties[k], x->tie_end);
     x->ntie = 0;
 }
@@ -495,7 +505,9 @@ static void assemble_chains(scan_ctx *x)
             if (!nf) continue;
             int64_t best = fa[0];
             for (uint32_t f = 1; f < nf; f++) if (fa[f] < best) best = fa[f];
-            add_match(x, si, p0->v[h].off, (uint32_t)(best - p0->v[h].off), -1, 0);
+            /* yara 4.2.3 records a chained match's length capped at its 512-byte data length */
+            int64_t full = best - p0->v[h].off;
+            add_match(x, si, p0->v[h].off, (uint32_t)(full > 512 ? 512 : full), -1, 0);
         }
     }
     free(fa);

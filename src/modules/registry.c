@@ -11,9 +11,15 @@ extern const ks_module ks_module_hash;
 extern const ks_module ks_module_math;
 extern const ks_module ks_module_time;
 extern const ks_module ks_module_console;
+extern const ks_module ks_module_pe;
+extern const ks_module ks_module_elf;
+extern const ks_module ks_module_dotnet;
+extern const ks_module ks_module_magic;
 
 const ks_module *const ks_builtin_modules[] = {
     &ks_module_tests, &ks_module_hash, &ks_module_math, &ks_module_time, &ks_module_console,
+    &ks_module_elf, &ks_module_dotnet, &ks_module_magic,
+    &ks_module_pe,
     NULL,
 };
 

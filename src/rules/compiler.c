@@ -9,6 +9,7 @@
 #include "rules/compiler_int.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,9 @@ void cc_error(ks_compiler *c, int line, const char *fmt, ...)
     va_start(ap, fmt);
     emit_diag(c, 0, line, fmt, ap);
     va_end(ap);
+    /* the first error ends the current rule (as in yara); the parser skips to the next one, so
+     * a semantic error is not followed by a cascade of syntax errors */
+    if (c->rule_name) c->syntax_error = 1;
 }
 
 void cc_warning(ks_compiler *c, int line, const char *fmt, ...)
@@ -360,6 +364,34 @@ static int compile_pattern(ks_compiler *c, ks_str *s, const char *src, size_t le
     return 0;
 }
 
+/* Is a regex/hex source a plain sequence of literal bytes? yara turns such strings into
+ * literal strings, and only literal strings are restricted to a fixed `at` offset. */
+static int pattern_is_literal(const ks_str *s, const char *src, size_t len)
+{
+    if (s->kind == S_TEXT) return !(s->mods & (M_BASE64 | M_BASE64WIDE));
+    if (s->kind == S_HEX) {
+        for (size_t i = 0; i < len; i++) {
+            char ch = src[i];
+            if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') continue;
+            if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')))
+                return 0;
+        }
+        return 1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char ch = src[i];
+        if (ch == '\\') {
+            if (i + 1 >= len) return 0;
+            char e = src[++i];
+            if (e == 'x') { i += 2; continue; }
+            if (strchr("wWsSdDbB", e) || (e >= '0' && e <= '9')) return 0;
+            continue;  /* an escaped metacharacter or control escape is one literal byte */
+        }
+        if (strchr(".[](){}|*+?^$", ch)) return 0;
+    }
+    return 1;
+}
+
 /* Would yara warn that this string's atoms are poor? Regex/hex: ask re.c about every piece.
  * Text: judge the literal's atoms the same way (each xor variant for xor strings). */
 static int string_is_slow(ks_compiler *c, const ks_str *s, const char *val, size_t vlen)
@@ -370,35 +402,21 @@ static int string_is_slow(ks_compiler *c, const ks_str *s, const char *val, size
         return 0;
     }
     if (s->mods & (M_BASE64 | M_BASE64WIDE)) return 0;
-    if (vlen == 0 || vlen > 4096) return 0;
-    char *hex = malloc(vlen * 3 + 1);
-    if (!hex) return 0;
-    uint32_t fl = 0;
-    if (s->mods & M_NOCASE) fl |= RE_NOCASE;
-    if (s->mods & M_WIDE) fl |= RE_WIDE;
-    if ((s->mods & M_ASCII) || !(s->mods & M_WIDE)) fl |= RE_ASCII;
-    uint32_t kmin = 0, kmax = 0;
-    if (s->mods & M_XOR) { kmin = s->xor_min; kmax = s->xor_max; }
-    int slow = 0;
-    for (uint32_t key = kmin; key <= kmax && !slow; key++) {
-        for (size_t i = 0; i < vlen; i++)
-            snprintf(hex + 3 * i, 4, "%02X ", (unsigned)((uint8_t)val[i] ^ (uint8_t)key));
-        re_code **pieces = NULL;
-        int32_t *gmin = NULL, *gmax = NULL;
-        int np = 0;
-        re_error err;
-        if (re_compile_hex(hex, vlen * 3, fl, &pieces, &gmin, &gmax, &np, &err) == RE_OK) {
-            for (int i = 0; i < np; i++) {
-                if (re_slow(pieces[i])) slow = 1;
-                free(pieces[i]);
-            }
-            free(pieces);
-            free(gmin);
-            free(gmax);
-        }
+    if (vlen == 0) return 0;
+    if ((s->mods & M_WIDE) && !(s->mods & M_ASCII)) {
+        uint8_t w[8];
+        size_t n = vlen < 4 ? vlen : 4, best_slow = 1;
+        /* the wide form's atoms: any window of the interleaved bytes */
+        uint8_t *wide = malloc(vlen * 2);
+        if (!wide) return 0;
+        for (size_t i = 0; i < vlen; i++) { wide[2 * i] = (uint8_t)val[i]; wide[2 * i + 1] = 0; }
+        best_slow = (size_t)re_literal_slow(wide, vlen * 2);
+        free(wide);
+        (void)w;
+        (void)n;
+        return (int)best_slow;
     }
-    free(hex);
-    return slow;
+    return re_literal_slow((const uint8_t *)val, vlen);
 }
 
 static const char *modifier_name(uint32_t m)
@@ -535,6 +553,7 @@ static void parse_string(ks_compiler *c)
     memset(&s, 0, sizeof s);
     s.rule = c->rule_index;
     s.line = (uint32_t)line;
+    s.mods = M_FIXED | M_SINGLE;
     s.b64alpha = KS_NONE;
     s.re_first = KS_NONE;
     int kind = c->tok.kind;
@@ -554,6 +573,16 @@ static void parse_string(ks_compiler *c)
     cc_advance(c);
     int bad = parse_modifiers(c, &s, line) < 0;
     if (c->syntax_error) { free(id); free(val); return; }
+    if (c->nstr >= c->max_strings) {
+        /* reported once per rule; the rest of the strings are parsed and dropped */
+        if (!c->strings_overflow) {
+            cc_error(c, line, "maximum number of strings per rule exceeded");
+            c->strings_overflow = 1;
+        }
+        free(id);
+        free(val);
+        return;
+    }
     for (uint32_t i = 0; !anon && i < c->nstr; i++) {
         if (strcmp(pool_str(&c->t, c->t.strs.v[c->str_first + i].id), id) == 0) {
             cc_error(c, line, "duplicated string identifier \"%s\"", id);
@@ -565,13 +594,10 @@ static void parse_string(ks_compiler *c)
         cc_error(c, line, "empty string \"%s\"", id);
         bad = 1;
     }
-    if (c->nstr >= c->max_strings) {
-        cc_error(c, line, "maximum number of strings per rule exceeded");
-        bad = 1;
-    }
     s.id = pool_add(&c->t, id, strlen(id));
     s.lit = pool_add(&c->t, val, vlen);
     s.lit_len = (uint32_t)vlen;
+    if (!pattern_is_literal(&s, val, vlen)) s.mods &= ~M_FIXED;
     if (!bad && s.kind != S_TEXT && compile_pattern(c, &s, val, vlen, line) != 0) bad = 1;
     if (!bad && string_is_slow(c, &s, val, vlen))
         cc_warning(c, line, "string \"%s\" may slow down scanning", id);
@@ -646,6 +672,7 @@ static void parse_rule(ks_compiler *c)
     memset(&r, 0, sizeof r);
     c->str_first = c->t.strs.n;
     c->nstr = 0;
+    c->strings_overflow = 0;
     c->rule_index = c->t.rules.n;
     for (;;) {
         if (cc_accept(c, TK_PRIVATE)) r.flags |= KS_RULE_PRIVATE;
@@ -659,10 +686,10 @@ static void parse_rule(ks_compiler *c)
     snprintf(name, sizeof name, "%s", c->tok.s);
     int name_line = c->tok.line;
     cc_advance(c);
-    c->rule_name = name;
     c->rule_index = c->t.rules.n;
     int dup = cc_find_rule(c, c->ns, name) != KS_NONE;
     if (dup) cc_error(c, name_line, "duplicated identifier \"%s\"", name);
+    c->rule_name = name;
     for (uint32_t w = 0; w < c->wild_pool.n; w++) {
         const char *pre = pool_str(&c->t, c->wild_pool.v[w]);
         if (c->wild_ns.v[w] == c->ns && strncmp(name, pre, strlen(pre)) == 0) {
@@ -721,12 +748,14 @@ static void parse_rule(ks_compiler *c)
     c->depth = 0;
     r.cond = cc_parse_condition(c);
     if (c->syntax_error) goto out;
+    int end_line = c->tok.line;      /* yara reports rule-level errors at the closing brace */
     if (!cc_expect(c, TK_RBRACE)) goto out;
     r.nvars = c->nslots;
     for (uint32_t i = 0; i < c->nstr; i++) {
         if (!c->str_used[i]) {
             const ks_str *s = &c->t.strs.v[c->str_first + i];
-            cc_error(c, (int)s->line, "unreferenced string \"%s\"", pool_str(&c->t, s->id));
+            cc_error(c, end_line, "unreferenced string \"%s\"", pool_str(&c->t, s->id));
+            break;
         }
     }
     if (r.cond == KS_NONE) goto out;
@@ -759,6 +788,10 @@ static char *dir_of(const char *path)
 
 static int read_file(const char *path, char **out, size_t *len)
 {
+    struct stat st;
+    /* rule files and includes must be regular files (not /dev/zero, FIFOs, directories) */
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return KS_EIO;
+    if ((uint64_t)st.st_size > MAX_RULE_FILE) return KS_ELIMIT;
     FILE *f = fopen(path, "rb");
     if (!f) return KS_EIO;
     size_t cap = 1 << 16, n = 0;

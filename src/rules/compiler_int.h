@@ -59,6 +59,7 @@ struct ks_compiler {
     const char *rule_name;
     uint32_t rule_index;
     uint32_t str_first, nstr;
+    int strings_overflow;          /* max_strings reached (reported once) */
     uint8_t *str_used;             /* per string of the current rule */
     loop_var vars[MAX_LOOP_VARS];
     int nvars;

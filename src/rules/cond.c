@@ -82,6 +82,23 @@ static uint32_t find_string(ks_compiler *c, const char *id)
     return KS_NONE;
 }
 
+/* Record how string `si` is used, for yara's two scan-time shortcuts: a string used only as
+ * `$a at CONST` (one constant) is only matched at that offset, and a string used only as `$a`
+ * may stop at its first match in fast mode (-f). `op` is the node kind; at_const is the
+ * constant for N_STR_AT (or -1 when the offset is not constant). */
+static void note_use(ks_compiler *c, uint32_t si, int op, int64_t at_const, int at_is_const)
+{
+    if (si == KS_NONE || si >= c->t.strs.n) return;
+    ks_str *s = &c->t.strs.v[si];
+    if (op == N_STR_AT && at_is_const) {
+        if (!(s->mods & M_FIXED_SET)) {
+            s->mods |= M_FIXED_SET;
+            s->fixed_off = at_const;
+        } else if (s->fixed_off != at_const) s->mods &= ~M_FIXED;
+    } else s->mods &= ~M_FIXED;
+    if (op != N_STR_FOUND && op != N_OF) s->mods &= ~M_SINGLE;   /* sets count as plain uses */
+}
+
 /* A reference to a string: `$a` (named) or `$` inside a for-of. Sets node fields a/flags/i. */
 static int string_ref(ks_compiler *c, const char *id, int line, uint32_t *sidx, int *anon)
 {
@@ -106,6 +123,10 @@ static int string_ref(ks_compiler *c, const char *id, int line, uint32_t *sidx, 
 static expr str_node(ks_compiler *c, int op, int type, uint32_t sidx, int anon, uint32_t b,
                      uint32_t cc)
 {
+    if (!anon) {
+        int is_const = op == N_STR_AT && c->t.nodes.v[b].op == N_INT;
+        note_use(c, sidx, op, is_const ? c->t.nodes.v[b].i : -1, is_const);
+    }
     expr e = mk(c, op, type, sidx, b, cc, anon ? c->in_for_of - 1 : 0);
     if (e.n != KS_NONE && anon) c->t.nodes.v[e.n].flags = 1;
     return e;
@@ -146,6 +167,7 @@ static int parse_set(ks_compiler *c, uint32_t *first, uint32_t *count, int *is_r
         }
         for (uint32_t i = 0; i < c->nstr; i++) {
             c->str_used[i] = 1;
+            note_use(c, c->str_first + i, N_OF, 0, 0);
             if (vec_push(c->t.lists, c->str_first + i) != KS_OK) return -1;
         }
         *count = c->nstr;
@@ -164,6 +186,7 @@ static int parse_set(ks_compiler *c, uint32_t *first, uint32_t *count, int *is_r
                 if (wild ? strncmp(sid, id, strlen(id)) == 0 : strcmp(sid, id) == 0) {
                     c->str_used[i] = 1;
                     found = 1;
+                    note_use(c, c->str_first + i, N_OF, 0, 0);
                     if (vec_push(c->t.lists, c->str_first + i) != KS_OK) return -1;
                     (*count)++;
                 }
@@ -757,7 +780,8 @@ static expr binary(ks_compiler *c, int op, expr a, expr b, int line, const char 
     }
     return mk(c, op, t, a.n, b.n, 0, 0);
 mismatch:
-    cc_error(c, line, "wrong type for operator \"%s\"", opname);
+    (void)opname;
+    cc_error(c, line, "type mismatch");
     return BAD;
 }
 

@@ -104,6 +104,9 @@ typedef struct ks_node {
 #define M_BASE64WIDE 0x0080
 #define M_DOTALL     0x0100   /* regex /s */
 #define M_ICASE_RE   0x0200   /* regex /i */
+#define M_FIXED      0x0400   /* only ever used as `$a at CONST`: matches elsewhere are ignored */
+#define M_SINGLE     0x0800   /* only ever used as plain `$a`: -f may stop after one match */
+#define M_FIXED_SET  0x1000   /* fixed_off holds the first constant seen */
 
 enum { S_TEXT = 1, S_HEX, S_REGEX };
 
@@ -117,6 +120,7 @@ typedef struct ks_str {
     uint32_t b64alpha;         /* pool: 64-byte alphabet, or KS_NONE */
     uint32_t re_first, re_count;   /* in res[]: regex/hex pieces (chained when count > 1) */
     uint32_t line;
+    int64_t fixed_off;             /* with M_FIXED: the only offset where it may match */
 } ks_str;
 
 /* a compiled regex / hex piece; the re_code block is in the pool (8-aligned) */

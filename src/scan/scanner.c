@@ -149,7 +149,11 @@ int scan_expired(ks_scanner *s)
 {
     if (s->timed_out) return 1;
     if (!s->timeout) return 0;
-    if (time(NULL) >= s->deadline) s->timed_out = 1;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > s->deadline.tv_sec ||
+        (now.tv_sec == s->deadline.tv_sec && now.tv_nsec >= s->deadline.tv_nsec))
+        s->timed_out = 1;
     return s->timed_out;
 }
 
@@ -165,7 +169,10 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
     s->size = len;
     s->ep_state = 0;
     s->timed_out = 0;
-    if (s->timeout) s->deadline = time(NULL) + s->timeout;
+    if (s->timeout) {
+        clock_gettime(CLOCK_MONOTONIC, &s->deadline);
+        s->deadline.tv_sec += s->timeout;
+    }
     strings_state_reset(t, &s->st);
     s->st.fast = (s->flags & KS_SCAN_FAST) != 0;
     memset(s->rule_res, 0, t->rules.n);

@@ -44,7 +44,7 @@ struct ks_scanner {
     ext_val *ext;
     int flags;
     int timeout;
-    time_t deadline;
+    struct timespec deadline;
     int timed_out;
     uint32_t eval_depth;
     uint64_t steps;

