@@ -37,7 +37,6 @@ void cli_strv_push(cli_strv *sv, const char *s);
 
 /* ------------------------------------------------------------------ shared helpers (common.c) */
 
-typedef struct hexmap hexmap;
 
 /* Apply every `-d NAME=VALUE` to a compiler (c != NULL) or a scanner. Values are typed as yara
  * does: float (digits with one dot), integer (digits, atoi semantics), true/false, else string.
@@ -54,7 +53,7 @@ void cli_diag_cb(const ks_diag *d, void *ud);
 
 /* Add every `[NAMESPACE:]FILE` rule argument to the compiler. Returns -1 (after printing a yara
  * style message) if a file cannot be opened, else 0. */
-int cli_add_rule_files(ks_compiler *c, const char *const *files, int n, hexmap *hm);
+int cli_add_rule_files(ks_compiler *c, const char *const *files, int n);
 
 /* Parse and store a whole file. Returns 0 or -1 (errno set). */
 int cli_read_file(const char *path, uint8_t **data, size_t *len);
@@ -62,18 +61,24 @@ int cli_read_file(const char *path, uint8_t **data, size_t *len);
 /* yara's print_error() texts for a KS_E* code. */
 const char *cli_error_text(int rc);
 
-/* ------------------------------------------------------------------ hex string map (hexmap.c) */
 
-/* kensa.h does not say whether a string is a hex string; yara prints hex-string matches as hex
- * bytes. The CLI recovers that bit from the rule sources (following includes). */
-hexmap *hexmap_create(void);
-void hexmap_destroy(hexmap *m);
-void hexmap_add_file(hexmap *m, const char *path, const char *ns);
-void hexmap_add_buffer(hexmap *m, const char *src, size_t len, const char *path, const char *ns);
-void hexmap_finish(hexmap *m);   /* call once after the last add, before lookups */
-/* 1 if string number `si` (declaration order) of rule `rule` in namespace `ns` is a hex string,
- * 0 if not, -1 if unknown. `id` is used to cross-check. */
-int hexmap_is_hex(const hexmap *m, const char *ns, const char *rule, int si, const char *id);
+
+/* ------------------------------------------------------------------ extraction (tree.c) */
+
+typedef struct cli_tree cli_tree;
+typedef struct cli_tree_opts {
+    ks_extract_opts x;       /* limits */
+    int json;                /* --format json */
+    int strings;             /* -s: strings in JSON matches */
+    const ks_rules *rules;
+    FILE *notes;             /* text mode: where notes go (NULL = dropped) */
+} cli_tree_opts;
+/* Scan `path` with extraction. Text mode: scan events go to cb(ud) with *cur_path pointing at
+ * the object's path. JSON mode: one document written to out; while it runs *cur_tree is set so
+ * that the callback can add rules with cli_tree_rule(). Returns the KS_* code of the walk. */
+int cli_scan_tree(ks_scanner *s, const char *path, const cli_tree_opts *o, FILE *out,
+                  ks_scan_fn cb, void *ud, const char **cur_path, cli_tree **cur_tree);
+void cli_tree_rule(cli_tree *t, ks_scanner *s, const ks_rule_info *r);
 
 /* ------------------------------------------------------------------ commands */
 

@@ -131,7 +131,7 @@ static void split_ns(const char *arg, char **ns, const char **file)
     }
 }
 
-int cli_add_rule_files(ks_compiler *c, const char *const *files, int n, hexmap *hm)
+int cli_add_rule_files(ks_compiler *c, const char *const *files, int n)
 {
     for (int i = 0; i < n; i++) {
         char *ns;
@@ -148,7 +148,6 @@ int cli_add_rule_files(ks_compiler *c, const char *const *files, int n, hexmap *
                 free(ns);
                 return -1;
             }
-            hexmap_add_buffer(hm, (const char *)src, len, file, ns);
             rc = ks_compiler_add_string(c, (const char *)src, len, ns, file);
             free(src);
         } else {
@@ -159,7 +158,6 @@ int cli_add_rule_files(ks_compiler *c, const char *const *files, int n, hexmap *
                 return -1;
             }
             fclose(f);
-            hexmap_add_file(hm, file, ns);
             rc = ks_compiler_add_file(c, file, ns);
         }
         free(ns);

@@ -74,7 +74,7 @@ int cmd_compile(int argc, char **argv, int first, const char *prog)
     ks_compiler_set_diag(c, cli_diag_cb, &st);
     if (c_max_strings > 0)
         ks_compiler_set_max_strings_per_rule(c, (uint32_t)c_max_strings);
-    if (cli_add_rule_files(c, pos.v, pos.n - 1, NULL) != 0)
+    if (cli_add_rule_files(c, pos.v, pos.n - 1) != 0)
         goto out;
     if (st.errors > 0 || ks_compiler_error_count(c) > 0 ||
         (c_fail_on_warnings && st.warnings > 0))

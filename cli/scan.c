@@ -54,6 +54,13 @@ static long long opt_threads = -1;
 static long long opt_timeout;
 static int opt_version;
 static int opt_no_extract;
+static const char *opt_format;
+static long long opt_max_depth = 17;
+static long long opt_max_objects = 10000;
+static long long opt_max_object_size = 100LL << 20;
+static long long opt_max_input_size = 400LL << 20;
+static long long opt_extract_time = 120;
+static int opt_notes;
 
 static const cli_opt scan_opts[] = {
     {0, "atom-quality-table", OPT_STR, &opt_atom_table, "FILE",
@@ -100,7 +107,22 @@ static const cli_opt scan_opts[] = {
      "abort scanning after the given number of SECONDS"},
     {'v', "version", OPT_FLAG, &opt_version, NULL, "show version information"},
     {0, "no-extract", OPT_FLAG, &opt_no_extract, NULL,
-     "do not extract embedded content (currently always the case; keeps yara-identical output)"},
+     "scan each file as its bytes only, like yara (identical output)"},
+    {0, "format", OPT_STR, &opt_format, "FORMAT",
+     "output format: text (yara's lines, TARGET = object path) or json (JSON Lines, one "
+     "document per file: object tree, hashes, matches, events)"},
+    {0, "max-depth", OPT_INT, &opt_max_depth, "NUMBER",
+     "extraction: deepest object level extracted (default=17)"},
+    {0, "max-objects", OPT_INT, &opt_max_objects, "NUMBER",
+     "extraction: objects per file (default=10000)"},
+    {0, "max-object-size", OPT_INT, &opt_max_object_size, "BYTES",
+     "extraction: size of one extracted object (default=104857600)"},
+    {0, "max-input-size", OPT_INT, &opt_max_input_size, "BYTES",
+     "extraction: extracted bytes per file (default=419430400)"},
+    {0, "max-extract-time", OPT_INT, &opt_extract_time, "SECONDS",
+     "extraction: time per file (default=120)"},
+    {0, "print-notes", OPT_FLAG, &opt_notes, NULL,
+     "text format: print extraction notes (limits, parse errors, passwords) on stderr"},
     {0, NULL, 0, NULL, NULL, NULL}};
 
 void cmd_scan_help(FILE *out, const char *prog)
@@ -127,7 +149,6 @@ typedef struct module_blob {
 } module_blob;
 
 static ks_rules *g_rules;
-static hexmap *g_hex;
 static module_blob *g_modules;
 static int g_nmodules;
 static atomic_llong g_total_count;
@@ -140,6 +161,7 @@ typedef struct scan_ctx {
     FILE *err;
     int count;
     char *too_many;     /* set when --fail-on-warnings aborted on too many matches */
+    cli_tree *tree;     /* --format json: the document being written */
 } scan_ctx;
 
 static void print_text(FILE *out, const uint8_t *d, size_t n)
@@ -231,10 +253,11 @@ static void print_rule(ks_scanner *s, scan_ctx *ctx, const ks_rule_info *r)
         int n = ks_scanner_matches(s, r->index, si, &m);
         if (n <= 0 || !m)
             continue;
-        int hex = opt_strings && hexmap_is_hex(g_hex, r->ns, r->id, si, id) == 1;
+        int hex = opt_strings && ks_rules_string_kind(g_rules, r->index, si) == KS_STRING_HEX;
         for (int k = 0; k < n; k++) {
             if (opt_string_length)
-                fprintf(out, "0x%llx:%u:%s", (unsigned long long)m[k].offset, m[k].length, id);
+                /* yara prints the recorded data length (the match, capped at 512 bytes) */
+                fprintf(out, "0x%llx:%u:%s", (unsigned long long)m[k].offset, m[k].data_len, id);
             else
                 fprintf(out, "0x%llx:%s", (unsigned long long)m[k].offset, id);
             if (opt_strings) {
@@ -293,8 +316,12 @@ static int scan_cb(ks_scanner *s, const ks_event *ev, void *ud)
             show = has_str(&opt_identifiers, r->id);
         bool matching = ev->type == KS_EV_RULE_MATCH;
         show = show && (opt_negate ? !matching : matching);
-        if (show && !opt_count)
-            print_rule(s, ctx, r);
+        if (show && !opt_count) {
+            if (ctx->tree)
+                cli_tree_rule(ctx->tree, s, r);
+            else
+                print_rule(s, ctx, r);
+        }
         long long total = atomic_load(&g_total_count);
         if (matching) {
             ctx->count++;
@@ -355,11 +382,35 @@ static int setup_scanner(ks_scanner **out)
     return 0;
 }
 
+/* Extraction options from the command line. */
+static int tree_options(cli_tree_opts *to)
+{
+    memset(to, 0, sizeof *to);
+    ks_extract_opts_init(&to->x);
+    to->x.max_depth = opt_max_depth < 0 ? 0 : (uint32_t)(opt_max_depth > 1000 ? 1000 : opt_max_depth);
+    to->x.max_objects = opt_max_objects < 1 ? 1 : (uint32_t)(opt_max_objects > 10000000 ? 10000000 : opt_max_objects);
+    to->x.max_object_size = opt_max_object_size < 0 ? 0 : (uint64_t)opt_max_object_size;
+    to->x.max_input_size = opt_max_input_size < 0 ? 0 : (uint64_t)opt_max_input_size;
+    to->x.max_seconds = opt_extract_time < 0 ? 0 : (uint32_t)opt_extract_time;
+    if (opt_timeout > 0) {
+        long long left = opt_timeout - (long long)difftime(time(NULL), g_start);
+        if (left < 1)
+            left = 1;
+        if (to->x.max_seconds == 0 || left < (long long)to->x.max_seconds)
+            to->x.max_seconds = (uint32_t)left;
+    }
+    to->json = opt_format && strcmp(opt_format, "json") == 0;
+    to->strings = opt_strings;
+    to->rules = g_rules;
+    to->notes = opt_notes ? stderr : NULL;
+    return 0;
+}
+
 /* Scan one file into memory buffers. Returns the scan's KS_* code. */
 static int scan_one(ks_scanner *s, const char *path, int many, char **obuf, size_t *olen,
                     char **ebuf, size_t *elen, int *count)
 {
-    scan_ctx ctx = {path, NULL, NULL, 0, NULL};
+    scan_ctx ctx = {path, NULL, NULL, 0, NULL, NULL};
     *obuf = *ebuf = NULL;
     *olen = *elen = 0;
     ctx.out = open_memstream(obuf, olen);
@@ -380,7 +431,16 @@ static int scan_one(ks_scanner *s, const char *path, int many, char **obuf, size
         }
         ks_scanner_set_timeout(s, (int)left);
     }
-    rc = ks_scanner_scan_file(s, path, scan_cb, &ctx);
+    if (opt_no_extract) {
+        rc = ks_scanner_scan_file(s, path, scan_cb, &ctx);
+    } else {
+        cli_tree_opts to;
+        if (tree_options(&to) != 0) {
+            rc = KS_EARG;
+            goto done;
+        }
+        rc = cli_scan_tree(s, path, &to, ctx.out, scan_cb, &ctx, &ctx.path, &ctx.tree);
+    }
     if (ctx.too_many && rc == KS_OK)
         rc = KS_ELIMIT;
 done:
@@ -761,12 +821,10 @@ static int load_rules(int nfiles, const char *const *files)
     ks_compiler_set_diag(c, cli_diag_cb, &st);
     if (opt_max_strings > 0)
         ks_compiler_set_max_strings_per_rule(c, (uint32_t)opt_max_strings);
-    g_hex = hexmap_create();
-    if (cli_add_rule_files(c, files, nfiles, g_hex) != 0) {
+    if (cli_add_rule_files(c, files, nfiles) != 0) {
         ks_compiler_destroy(c);
         return -1;
     }
-    hexmap_finish(g_hex);
     if (st.errors > 0 || ks_compiler_error_count(c) > 0 ||
         (opt_fail_on_warnings && st.warnings > 0)) {
         ks_compiler_destroy(c);
@@ -809,6 +867,10 @@ int cmd_scan(int argc, char **argv, int first, const char *prog)
         ret = 0;
         goto out;
     }
+    if (opt_format && strcmp(opt_format, "text") != 0 && strcmp(opt_format, "json") != 0) {
+        fprintf(stderr, "error: unknown format \"%s\" (text or json)\n", opt_format);
+        goto out;
+    }
     if (opt_threads > MAX_THREADS) {
         fprintf(stderr, "maximum number of threads is %d\n", MAX_THREADS);
         goto out;
@@ -847,8 +909,6 @@ out:
     if (g_rules)
         ks_rules_destroy(g_rules);
     g_rules = NULL;
-    hexmap_destroy(g_hex);
-    g_hex = NULL;
     free_module_data();
     free(pos.v);
     free(opt_defines.v);

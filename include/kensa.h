@@ -117,6 +117,10 @@ uint32_t ks_rules_count(const ks_rules *r);
 int ks_rules_info(const ks_rules *r, uint32_t index, ks_rule_info *out);
 /* Identifier of string `si` of rule `ri` ("$a"); private strings have *is_private = 1. */
 const char *ks_rules_string_id(const ks_rules *r, uint32_t ri, int si, int *is_private);
+/* Kind of string `si` of rule `ri` as declared: text "...", hex { ... } or regex /.../
+ * (yara prints matches of hex strings as hex bytes). -1 if there is no such string. */
+enum { KS_STRING_TEXT = 1, KS_STRING_HEX = 2, KS_STRING_REGEX = 3 };
+int ks_rules_string_kind(const ks_rules *r, uint32_t ri, int si);
 /* Number of external variables and their names (for tools). */
 uint32_t ks_rules_externals(const ks_rules *r, const char ***names);
 
@@ -183,6 +187,72 @@ typedef struct ks_stats {
     uint32_t ac_like_patterns;  /* distinct prefilter patterns */
 } ks_stats;
 void ks_rules_stats(const ks_rules *r, ks_stats *out);
+
+/* ------------------------------------------------------------------ deep extraction (object tree)
+ *
+ * ks_scan_tree() takes an input apart and scans every layer: the input is the root object; each
+ * container found in it (mail, mbox, zip/7z/rar/cab/iso/lzh/tar, gzip/bzip2/xz, OLE2 with its VBA
+ * project, OOXML) yields child objects, which are detected from their content (magic bytes, not
+ * names), hashed, scanned with the rules and extracted in turn, depth first. Only the current path
+ * from the root is held in memory. Before each object's scan the externals `filename`,
+ * `filepath`, `extension`, `filetype` and `owner` are set when the rules declare them as strings.
+ *
+ * Limits stop extraction, never the walk: when one is reached a KS_TREE_NOTE event ("limit: depth",
+ * "limit: objects", "limit: object-size", "limit: input-size", "limit: ratio", "limit: time") is
+ * reported on the object concerned and its siblings are still scanned. A malformed object gives a
+ * "parse-error: ..." note and whatever could be recovered is still scanned. */
+typedef struct ks_extract_opts {
+    uint32_t max_depth;          /* deepest child level extracted (root = 0); default 17 */
+    uint32_t max_objects;        /* objects per input, root included; default 10000 */
+    uint64_t max_object_size;    /* bytes of one extracted object; default 100 MB */
+    uint64_t max_input_size;     /* extracted bytes over the whole input; default 400 MB */
+    uint32_t max_seconds;        /* whole walk; default 120 (0 = none) */
+    uint32_t max_ratio;          /* an entry expanding past 1 MB and past max_ratio times the size
+                                    of its container is a bomb; default 250 (0 = no check) */
+    uint32_t max_mime_nesting;   /* multipart levels inside one message; default 64 */
+    int no_hashes;               /* 1: skip MD5/SHA-1/SHA-256 */
+} ks_extract_opts;
+/* Fill *o with the defaults above. */
+void ks_extract_opts_init(ks_extract_opts *o);
+
+typedef struct ks_object_info {
+    const char *path;            /* "invite.eml > [2] agenda.zip > lecture.doc > VBA/ThisDocument";
+                                    the root's path is the name given to ks_scan_tree() */
+    const char *label;           /* this object's path component ("[2] agenda.zip") */
+    const char *name;            /* file name of this object ("agenda.zip"; may be "") */
+    const char *type;            /* detected type: "email", "mbox", "zip", "ooxml", "ole2", "vba",
+                                    "7z", "rar", "cab", "iso", "lzh", "tar", "gzip", "bzip2", "xz",
+                                    "pdf", "rtf", "pe", "elf", "html", "text", "data", ... */
+    const char *parent_type;     /* NULL for the root */
+    uint64_t size;
+    int depth;                   /* root = 0 */
+    uint32_t id;                 /* 0 for the root, then in walk order */
+    uint32_t parent_id;          /* = id for the root */
+    char md5[33], sha1[41], sha256[65];   /* lowercase hex ("" with no_hashes) */
+} ks_object_info;
+
+enum {
+    KS_TREE_OBJECT = 1,          /* an object is about to be scanned (obj set) */
+    KS_TREE_SCAN = 2,            /* an event of that object's scan (scan set: rule match, ...);
+                                    ks_scanner_matches() works during it */
+    KS_TREE_OBJECT_END = 3,      /* the object and all its children are done */
+    KS_TREE_NOTE = 4             /* text set: "limit: ...", "parse-error: ...", "password: ..." */
+};
+typedef struct ks_tree_event {
+    int type;
+    const ks_object_info *obj;
+    const ks_event *scan;
+    const char *text;
+} ks_tree_event;
+/* Return 0 to continue, 1 to stop the whole walk (KS_OK is still returned), negative to abort
+ * (that code is returned). */
+typedef int (*ks_tree_fn)(ks_scanner *s, const ks_tree_event *ev, void *ud);
+
+/* Walk and scan the object tree of `data`. `name` is the root's path (e.g. the file name); opts
+ * NULL = defaults. Returns KS_OK, KS_ETIMEOUT (scanner timeout), KS_ENOMEM, or the callback's
+ * negative code. The scanner's externals listed above are left at the last object's values. */
+int ks_scan_tree(ks_scanner *s, const char *name, const uint8_t *data, size_t len,
+                 const ks_extract_opts *opts, ks_tree_fn cb, void *ud);
 
 #ifdef __cplusplus
 }

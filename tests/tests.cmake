@@ -43,10 +43,10 @@ add_test(NAME pe_vs_yara
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties(pe_vs_yara PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 
-# (e) binary-format modules (elf, dotnet): replay their fuzz seeds through the file harnesses,
-# and compare `kensa scan -D` with `yara -D` on system files, built files and damaged copies
+# (e) binary-format modules (elf, dotnet, macho, dex; cuckoo's reports): replay their fuzz seeds
+# through the file harnesses, and compare `kensa scan -D` with `yara -D` on system files, built files and damaged copies
 # (exit 77 = skipped when yara or the inputs are missing).
-foreach(m elf dotnet)
+foreach(m elf dotnet macho dex cuckoo)
   add_executable(fuzz_replay_${m} ${CMAKE_SOURCE_DIR}/fuzz/replay.c ${CMAKE_SOURCE_DIR}/fuzz/fuzz_${m}.c)
   target_compile_definitions(fuzz_replay_${m} PRIVATE _GNU_SOURCE)
   target_link_libraries(fuzz_replay_${m} PRIVATE kensa)
@@ -61,3 +61,27 @@ add_test(NAME dotnet_vs_yara
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/modules/dotnet_compare.sh ${KENSA_BIN} 6
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties(dotnet_vs_yara PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# (f) deep extraction: mails built by tests/fixtures/make_mails.py (macro documents in zips,
+#     odd MIME, encrypted zip, bombs, deep nesting, corrupt OLE2), expected rule matches on
+#     expected object paths, each within 5 s and 512 MB
+add_test(NAME extract_mails
+         COMMAND ${KENSA_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/extract_test.py ${KENSA_BIN}
+         WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties(extract_mails PROPERTIES TIMEOUT 300)
+
+# (g) the extractors' fuzz seeds replayed through their harnesses
+foreach(m mime archive ole2)
+  add_executable(fuzz_replay_extract_${m} ${CMAKE_SOURCE_DIR}/fuzz/replay.c
+                 ${CMAKE_SOURCE_DIR}/fuzz/fuzz_extract_${m}.c)
+  target_compile_definitions(fuzz_replay_extract_${m} PRIVATE _GNU_SOURCE)
+  target_link_libraries(fuzz_replay_extract_${m} PRIVATE kensa)
+  add_test(NAME fuzz_replay_extract_${m}
+           COMMAND fuzz_replay_extract_${m} ${CMAKE_SOURCE_DIR}/fuzz/corpus/extract_${m})
+  set_tests_properties(fuzz_replay_extract_${m} PROPERTIES TIMEOUT 300)
+endforeach()
+# macho and dex: -D and function results vs yara on gen_macho_dex.py files and damaged copies
+add_test(NAME macho_dex_vs_yara
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/modules/macho_dex_compare.sh ${KENSA_BIN} 1
+         WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties(macho_dex_vs_yara PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -49,6 +49,8 @@ struct ks_object {
     uint8_t flip;        /* parity of copies: 1 = print struct members in declaration order */
     char *name;
     ks_object *parent;
+    void *udata;                        /* obj_set_udata(): module data, usually on the root */
+    void (*udata_free)(void *);
     union {
         int64_t i;
         double f;
@@ -261,8 +263,28 @@ void obj_destroy(ks_object *o)
     default:
         break;
     }
+    if (o->udata_free && o->udata)
+        o->udata_free(o->udata);
     free(o->name);
     free(o);
+}
+
+int obj_set_udata(ks_object *root, void *p, void (*free_fn)(void *))
+{
+    if (!root)
+        return KS_EARG;
+    if (root->udata_free && root->udata && root->udata != p)
+        root->udata_free(root->udata);
+    root->udata = p;
+    root->udata_free = free_fn;
+    return 0;
+}
+
+void *obj_get_udata(const ks_object *o)
+{
+    while (o && o->parent)
+        o = o->parent;
+    return o ? o->udata : NULL;
 }
 
 /* Deep copy of a (prototype) object: same shape, every value undefined, no items, and the

@@ -102,6 +102,14 @@ int obj_decl_func(ks_object *parent, const char *name, const char *args, char re
 
 void obj_destroy(ks_object *o);
 
+/* Opaque data a module attaches to its tree at load time (e.g. a parsed report that its
+ * functions consult through ctx->module_root). obj_set_udata stores `p` on `root`, first
+ * releasing any different pointer stored before; `free_fn` (may be NULL) is called on `p` by
+ * obj_destroy(root). obj_get_udata walks up from `o` to the top of its tree and returns what
+ * was stored there (NULL if nothing). Returns 0, or KS_EARG when root is NULL. */
+int obj_set_udata(ks_object *root, void *p, void (*free_fn)(void *));
+void *obj_get_udata(const ks_object *o);
+
 /* ---- setting values at scan time ----
  * `path` is a printf format naming an object below `root`, e.g. "sections[%d].name",
  * "version_info[%s]", "number_of_sections". Array items and dict entries are created on demand.

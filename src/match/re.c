@@ -778,10 +778,83 @@ int re_compile_regex(const char *src, size_t len, uint32_t flags, re_code **out,
     return rc;
 }
 
-/* Jump that splits a hex string into chained pieces (YARA: > RE_CHAIN_GAP). */
-static bool is_split_jump(const re_node *x)
+/* A top-level jump that splits a string into chained pieces, as YARA does: in hex strings any
+ * jump wider than RE_CHAIN_GAP, in regexes a lazy `.{n,m}?` / `.{n,}?` wider than that (a greedy
+ * one is matched normally). The bytes in the gap are not examined at all. */
+static bool is_split_jump(const re_node *x, bool hex)
 {
-    return x->type == N_RANGE_ANY && (x->start > RE_CHAIN_GAP || x->end > RE_CHAIN_GAP);
+    return x->type == N_RANGE_ANY && (hex || !x->greedy) &&
+           (x->start > RE_CHAIN_GAP || x->end > RE_CHAIN_GAP);
+}
+
+/* Compile a parsed pattern, split at its top-level chaining jumps (see re_compile_hex). */
+static int compile_split(re_ast *a, uint32_t flags, bool hex, re_code ***out, int32_t **gap_min,
+                         int32_t **gap_max, int *npieces, re_error *err)
+{
+    int rc = RE_OK;
+    int root = a->root;
+    int count = 1;
+    bool dot_star = !hex && top_dot_star(a, a->root, 0);
+    if (a->nodes[root].type == N_CONCAT)
+        for (int k = a->nodes[root].first; k >= 0; k = a->nodes[k].next)
+            if (is_split_jump(&a->nodes[k], hex))
+                count++;
+    re_code **codes = calloc((size_t)count, sizeof *codes);
+    int32_t *gmin = calloc((size_t)count, sizeof *gmin);
+    int32_t *gmax = calloc((size_t)count, sizeof *gmax);
+    if (!codes || !gmin || !gmax) {
+        free(codes); free(gmin); free(gmax);
+        return RE_ENOMEM;
+    }
+    int piece = 0;
+    if (count == 1) {
+        rc = build(a, flags, hex, &codes[0], err);
+        piece = 1;
+    } else {
+        int k = a->nodes[root].first;
+        while (k >= 0 && rc == RE_OK) {
+            int cat = re_node_new(a, N_CONCAT);
+            if (cat < 0) { rc = RE_ENOMEM; break; }
+            int next = -1;
+            int gap_lo = 0, gap_hi = 0;
+            bool have_gap = false;
+            /* move children until a split jump */
+            while (k >= 0) {
+                next = a->nodes[k].next;
+                if (is_split_jump(&a->nodes[k], hex)) {
+                    gap_lo = a->nodes[k].start;
+                    gap_hi = a->nodes[k].end >= INT32_MAX / 2 ? -1 : a->nodes[k].end;
+                    have_gap = true;
+                    k = next;
+                    break;
+                }
+                re_node_append(a, cat, k);
+                k = next;
+            }
+            if (a->nodes[cat].last >= 0)
+                a->nodes[a->nodes[cat].last].next = -1;
+            a->root = cat;
+            rc = build(a, flags, hex, &codes[piece], err);
+            piece++;
+            if (have_gap && piece < count) {
+                gmin[piece] = gap_lo;
+                gmax[piece] = gap_hi;
+            }
+        }
+    }
+    if (rc == RE_OK && !hex && codes[0])
+        codes[0]->has_dot_star = dot_star;    /* the warning looks at the whole regex */
+    if (rc != RE_OK) {
+        for (int i = 0; i < count; i++)
+            free(codes[i]);
+        free(codes); free(gmin); free(gmax);
+        return rc;
+    }
+    *out = codes;
+    *gap_min = gmin;
+    *gap_max = gmax;
+    *npieces = piece;
+    return RE_OK;
 }
 
 int re_compile_hex(const char *src, size_t len, uint32_t flags,
@@ -797,69 +870,32 @@ int re_compile_hex(const char *src, size_t len, uint32_t flags,
     re_ast a;
     re_ast_init(&a);
     int rc = re_parse_hex(src, len, &a, err);
-    if (rc != RE_OK) {
-        re_ast_free(&a);
-        return rc;
-    }
-    flags |= RE_DOTALL;
-    flags &= ~(uint32_t)(RE_NOCASE | RE_WIDE);
-    int root = a.root;
-    int count = 1;
-    for (int k = a.nodes[root].first; k >= 0; k = a.nodes[k].next)
-        if (is_split_jump(&a.nodes[k]))
-            count++;
-    re_code **codes = calloc((size_t)count, sizeof *codes);
-    int32_t *gmin = calloc((size_t)count, sizeof *gmin);
-    int32_t *gmax = calloc((size_t)count, sizeof *gmax);
-    if (!codes || !gmin || !gmax) {
-        free(codes); free(gmin); free(gmax);
-        re_ast_free(&a);
-        return RE_ENOMEM;
-    }
-    /* collect piece boundaries first (node list is relinked below) */
-    int piece = 0;
-    int k = a.nodes[root].first;
-    while (k >= 0 && rc == RE_OK) {
-        int cat = re_node_new(&a, N_CONCAT);
-        if (cat < 0) { rc = RE_ENOMEM; break; }
-        int next = -1;
-        int gap_lo = 0, gap_hi = 0;
-        bool have_gap = false;
-        /* move children until a split jump */
-        while (k >= 0) {
-            next = a.nodes[k].next;
-            if (is_split_jump(&a.nodes[k])) {
-                gap_lo = a.nodes[k].start;
-                gap_hi = a.nodes[k].end >= INT32_MAX / 2 ? -1 : a.nodes[k].end;
-                have_gap = true;
-                k = next;
-                break;
-            }
-            re_node_append(&a, cat, k);
-            k = next;
-        }
-        if (a.nodes[cat].last >= 0)
-            a.nodes[a.nodes[cat].last].next = -1;
-        a.root = cat;
-        rc = build(&a, flags, true, &codes[piece], err);
-        piece++;
-        if (have_gap && piece < count) {
-            gmin[piece] = gap_lo;
-            gmax[piece] = gap_hi;
-        }
+    if (rc == RE_OK) {
+        flags |= RE_DOTALL;
+        flags &= ~(uint32_t)(RE_NOCASE | RE_WIDE);
+        rc = compile_split(&a, flags, true, out, gap_min, gap_max, npieces, err);
     }
     re_ast_free(&a);
-    if (rc != RE_OK) {
-        for (int i = 0; i < count; i++)
-            free(codes[i]);
-        free(codes); free(gmin); free(gmax);
-        return rc;
-    }
-    *out = codes;
-    *gap_min = gmin;
-    *gap_max = gmax;
-    *npieces = piece;
-    return RE_OK;
+    return rc;
+}
+
+int re_compile_regex_pieces(const char *src, size_t len, uint32_t flags,
+                            re_code ***out, int32_t **gap_min, int32_t **gap_max, int *npieces,
+                            re_error *err)
+{
+    re_error dummy;
+    if (!err)
+        err = &dummy;
+    *out = NULL;
+    *gap_min = *gap_max = NULL;
+    *npieces = 0;
+    re_ast a;
+    re_ast_init(&a);
+    int rc = re_parse_regex(src, len, &a, err);
+    if (rc == RE_OK)
+        rc = compile_split(&a, flags, false, out, gap_min, gap_max, npieces, err);
+    re_ast_free(&a);
+    return rc;
 }
 
 int re_slow(const re_code *c)

@@ -115,6 +115,13 @@ int re_compile_hex(const char *src, size_t len, uint32_t flags,
  *  5. has_dot_star -> YARA's ".*" warning; re_slow() -> "may slow down scanning".
  */
 
+/* Like re_compile_regex, but for a string's regex: split like a hex string at top-level lazy
+ * `.{n,m}?` jumps wider than RE_CHAIN_GAP (yara chains those pieces; the gap is not examined,
+ * so it spans newlines too). Same outputs as re_compile_hex. */
+int re_compile_regex_pieces(const char *src, size_t len, uint32_t flags,
+                            re_code ***out, int32_t **gap_min, int32_t **gap_max, int *npieces,
+                            re_error *err);
+
 /* Called for each match found by re_verify: start offset in data and length in bytes. Return
  * non-zero to stop. */
 typedef int (*re_emit_fn)(size_t start, size_t len, void *ud);
@@ -128,6 +135,15 @@ typedef int (*re_emit_fn)(size_t start, size_t len, void *ud);
  */
 int re_verify(const re_code *c, uint32_t ai, const uint8_t *data, size_t size, size_t pos,
               re_emit_fn emit, void *ud);
+
+/*
+ * A necessary condition for re_verify(c, ai, ...) at pos to emit anything: the bytes at
+ * data[pos..pos+n) must satisfy (data[pos+i] & mask[i]) == val[i] for every i < n (n <= 8), for
+ * at least one of the returned forms. Forms: form 0 is the plain run, form 1 the wide run.
+ * Returns n for `form` (0 when the form is never run or has no straight-line prefix).
+ * Used by the engine as a cheap pre-check; it never changes results.
+ */
+int re_fwd_prefix(const re_code *c, uint32_t ai, int form, uint8_t val[8], uint8_t mask[8]);
 
 /* Unanchored search of the whole pattern in s[0..len) (for the `matches` operator and module
  * functions taking a regex). Returns 1 if found, 0 if not, negative on error. */

@@ -16,6 +16,7 @@
  */
 #include "match/re_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +155,57 @@ typedef struct scratch {
     uint32_t ncl, nnl, gen;
 } scratch;
 
+/* Per-thread scratch of re_exec_pike (freed by the thread-key destructor at thread exit). */
+typedef struct tls_scratch {
+    uint32_t *cl, *nl, *stack, *mark;
+    size_t cap;
+    uint32_t gen;
+} tls_scratch;
+
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static int tls_ok;
+
+static void tls_free(void *p)
+{
+    tls_scratch *t = p;
+    if (!t)
+        return;
+    free(t->cl); free(t->nl); free(t->stack); free(t->mark);
+    free(t);
+}
+
+static void tls_init(void) { tls_ok = pthread_key_create(&tls_key, tls_free) == 0; }
+
+static tls_scratch *tls_get(size_t n)
+{
+    pthread_once(&tls_once, tls_init);
+    if (!tls_ok)
+        return NULL;
+    tls_scratch *t = pthread_getspecific(tls_key);
+    if (!t) {
+        t = calloc(1, sizeof *t);
+        if (!t || pthread_setspecific(tls_key, t) != 0) {
+            free(t);
+            return NULL;
+        }
+    }
+    if (t->cap < n) {
+        size_t c = n < 256 ? 256 : n;
+        uint32_t *cl = malloc(c * sizeof(uint32_t)), *nl = malloc(c * sizeof(uint32_t));
+        uint32_t *st = malloc((2 * c + 2) * sizeof(uint32_t)), *mk = calloc(c, sizeof(uint32_t));
+        if (!cl || !nl || !st || !mk) {
+            free(cl); free(nl); free(st); free(mk);
+            return NULL;
+        }
+        free(t->cl); free(t->nl); free(t->stack); free(t->mark);
+        t->cl = cl; t->nl = nl; t->stack = st; t->mark = mk;
+        t->cap = c;
+        t->gen = 0;
+    }
+    return t;
+}
+
 /* Add the closure of pc (at bytes_matched bm) to list nl in priority order. */
 static void addthread(const ctx *x, scratch *s, uint32_t pc0, int bm)
 {
@@ -220,27 +272,20 @@ int re_exec_pike(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint
 
     scratch s;
     size_t n = (size_t)code_len + 1;
-    /* small programs (the common case) run on stack buffers: no allocation per verification */
-    enum { SMALL = 256 };
-    uint32_t small_cl[SMALL], small_nl[SMALL], small_stack[2 * SMALL + 2], small_mark[SMALL];
-    int heap = n > SMALL;
-    if (heap) {
-        s.cl = malloc(n * sizeof(uint32_t));
-        s.nl = malloc(n * sizeof(uint32_t));
-        s.stack = malloc((2 * n + 2) * sizeof(uint32_t));
-        s.mark = calloc(n, sizeof(uint32_t));
-        if (!s.cl || !s.nl || !s.stack || !s.mark) {
-            free(s.cl); free(s.nl); free(s.stack); free(s.mark);
-            return RE_EXEC_ERR + RE_ENOMEM;
-        }
-    } else {
-        s.cl = small_cl;
-        s.nl = small_nl;
-        s.stack = small_stack;
-        s.mark = small_mark;
-        memset(small_mark, 0, n * sizeof(uint32_t));
+    /* per-thread buffers, reused across calls; `mark` holds generation numbers that only grow,
+     * so it never needs clearing (no malloc or memset per verification) */
+    tls_scratch *ts = tls_get(n);
+    if (!ts)
+        return RE_EXEC_ERR + RE_ENOMEM;
+    s.cl = ts->cl;
+    s.nl = ts->nl;
+    s.stack = ts->stack;
+    s.mark = ts->mark;
+    if (ts->gen > UINT32_MAX - (uint32_t)RE_SCAN_LIMIT - 16) {
+        memset(ts->mark, 0, ts->cap * sizeof(uint32_t));
+        ts->gen = 0;
     }
-    s.gen = 1;
+    s.gen = ts->gen + 1;
     s.nnl = 0;
     int bm = 0;
     addthread(&x, &s, pc, bm);
@@ -269,7 +314,7 @@ int re_exec_pike(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint
         if (bm > x.maxb + 2)
             break;
     }
-    if (heap) { free(s.cl); free(s.nl); free(s.stack); free(s.mark); }
+    ts->gen = s.gen;
     return exhaustive ? 0 : result;
 }
 
@@ -404,6 +449,54 @@ int re_verify(const re_code *c, uint32_t ai, const uint8_t *data, size_t size, s
     if (r < -1)
         return r - RE_EXEC_ERR;
     return RE_OK;
+}
+
+int re_fwd_prefix(const re_code *c, uint32_t ai, int form, uint8_t val[8], uint8_t mask[8])
+{
+    if (!c || ai >= c->natoms)
+        return 0;
+    bool ascii = (c->flags & RE_ASCII) || !(c->flags & RE_WIDE);
+    if (form == 0 ? !ascii : !(c->flags & RE_WIDE))
+        return 0;
+    const re_atom *at = &re_atoms(c)[ai];
+    const uint8_t *code = (const uint8_t *)c + c->code_off;
+    uint32_t len = c->code_len, pc = at->fwd;
+    /* the fast executor compares bytes exactly; the pike one folds case under RE_NOCASE */
+    bool fold = !c->fast_hex && (c->flags & RE_NOCASE);
+    int step = form ? 2 : 1, n = 0;
+    while (n + step <= 8) {
+        uint32_t sz = isize(code, len, pc);
+        if (sz == 0)
+            break;
+        uint8_t op = code[pc], v, m;
+        if (op == OP_LIT) {
+            v = code[pc + 1];
+            m = 0xFF;
+            if (fold && ((v | 0x20) >= 'a' && (v | 0x20) <= 'z')) {
+                v &= 0xDF;
+                m = 0xDF;
+            }
+        } else if (op == OP_MASKED) {
+            v = code[pc + 1];
+            m = code[pc + 2];      /* v keeps bits outside m: then it never matches, as here */
+        } else if (op == OP_ANY) {
+            v = 0;
+            m = 0;
+        } else
+            break;
+        val[n] = v;
+        mask[n] = m;
+        n++;
+        if (form) {
+            val[n] = 0;
+            mask[n] = 0xFF;
+            n++;
+        }
+        pc += sz;
+    }
+    while (n > 0 && mask[n - 1] == 0)
+        n--;
+    return n;
 }
 
 /* Unanchored existence search: lock-step threads, one per pc, keeping the most recent start

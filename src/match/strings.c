@@ -4,13 +4,16 @@
 #include "match/strings.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "match/re.h"
 
-#define LIT_ATOM_MAX 32
+/* Literal atoms: the best LIT_ATOM_MAX-byte window of each variant (shorter atoms build a
+ * Vectorscan database much faster; 8 bytes stay selective). */
+#define LIT_ATOM_MAX 8
 
 static const char std_b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -74,11 +77,37 @@ typedef VEC(pending) pending_vec;
 
 /* ------------------------------------------------------------------ variants of text strings */
 
+/* Score of a literal atom window: rare bytes count more; NUL, FF, space, NOP, INT3 and
+ * repeated bytes count little (they hit everywhere in real files). */
+static uint32_t window_score(const uint8_t *b, uint32_t n)
+{
+    uint32_t sc = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t c = b[i];
+        int dup = 0;
+        for (uint32_t j = 0; j < i; j++) if (b[j] == c) { dup = 1; break; }
+        if (c == 0x00 || c == 0xFF || c == 0x20 || c == 0x90 || c == 0xCC) sc += 1;
+        else if (dup) sc += 2;
+        else sc += 4;
+    }
+    return sc;
+}
+
+static uint32_t best_window(const uint8_t *b, uint32_t len, uint32_t w)
+{
+    uint32_t best = 0, bs = 0;
+    for (uint32_t i = 0; i + w <= len; i++) {
+        uint32_t sc = window_score(b + i, w);
+        if (sc > bs) { bs = sc; best = i; }
+    }
+    return best;
+}
+
 static int add_variant(strings_rt *rt, atom_map *am, pending_vec *pend, uint32_t str,
                        const uint8_t *b, uint32_t len, int32_t xor_key, int nocase, int wide)
 {
     if (len == 0) return KS_OK;
-    str_variant v = {str, rt->bytes.n, len, xor_key, (uint8_t)nocase, (uint8_t)wide};
+    str_variant v = {str, rt->bytes.n, len, xor_key, (uint8_t)nocase, (uint8_t)wide, 0, 0};
     if (vec_reserve(rt->bytes, len) != KS_OK) return KS_ENOMEM;
     memcpy(rt->bytes.v + rt->bytes.n, b, len);
     rt->bytes.n += len;
@@ -86,12 +115,20 @@ static int add_variant(strings_rt *rt, atom_map *am, pending_vec *pend, uint32_t
     pf_atom a;
     memset(&a, 0, sizeof a);
     a.len = len < LIT_ATOM_MAX ? len : LIT_ATOM_MAX;
-    memcpy(a.bytes, b, a.len);
+    uint32_t back = best_window(b, len, a.len);
+    memcpy(a.bytes, b + back, a.len);
     memset(a.mask, 0xFF, a.len);
     a.nocase = (uint32_t)nocase;
     uint32_t id = atom_intern(am, &a);
     if (id == KS_NONE) return KS_ENOMEM;
-    pending p = {id, {TG_LIT, str, rt->vars.n - 1, 0, 0, a.len}};
+    pending p;
+    memset(&p, 0, sizeof p);
+    p.atom = id;
+    p.t.kind = TG_LIT;
+    p.t.str = str;
+    p.t.x = rt->vars.n - 1;
+    p.t.alen = a.len;
+    p.t.back = back;
     return vec_push(*pend, p);
 }
 
@@ -194,6 +231,79 @@ static int text_variants(const ks_tables *t, strings_rt *rt, atom_map *am, pendi
 
 /* ------------------------------------------------------------------ build */
 
+static int prefix_of(const uint8_t *a, uint32_t an, const uint8_t *b, int nocase)
+{
+    if (!nocase) return memcmp(a, b, an) == 0;
+    for (uint32_t i = 0; i < an; i++)
+        if (tolower(a[i]) != tolower(b[i])) return 0;
+    return 1;
+}
+
+/* Hits of one string's variants are verified in atom-end order. Before atoms were windows,
+ * that order put, among variants matching at the same offset, the one with the smaller
+ * (min(len,32), index) first, and the first recorded match of an offset is kept. Recreate that
+ * choice independently of the hit order: a variant is dropped at an offset where a preferred,
+ * prefix-related variant (its "rival") matches too. */
+static int build_rivals(strings_rt *rt)
+{
+    uint32_t n = rt->vars.n;
+    for (uint32_t i = 0; i < n;) {
+        uint32_t j = i;
+        while (j < n && rt->vars.v[j].str == rt->vars.v[i].str) j++;
+        for (uint32_t a = i; a < j; a++) {
+            str_variant *va = &rt->vars.v[a];
+            va->rfirst = rt->rivals.n;
+            const uint8_t *ba = rt->bytes.v + va->off;
+            uint32_t ka = va->len < 32 ? va->len : 32;
+            for (uint32_t b = i; b < j; b++) {
+                if (b == a) continue;
+                const str_variant *vb = &rt->vars.v[b];
+                uint32_t kb = vb->len < 32 ? vb->len : 32;
+                if (!(kb < ka || (kb == ka && b < a))) continue;
+                const uint8_t *bb = rt->bytes.v + vb->off;
+                uint32_t m = va->len < vb->len ? va->len : vb->len;
+                if (!prefix_of(ba, m, bb, va->nocase | vb->nocase)) continue;
+                if (vec_push(rt->rivals, b) != KS_OK) return KS_ENOMEM;
+                va->nrival++;
+            }
+        }
+        i = j;
+    }
+    return KS_OK;
+}
+
+/* Prefix filters of a regex/hex target: the straight-line bytes its forward program must read
+ * from the atom's first byte on (see re_fwd_prefix). A hit failing every filter cannot emit. */
+static void set_filters(pf_target *tg, const re_code *code, uint32_t ai)
+{
+    tg->nf = 0;
+    uint8_t v[8], m[8];
+    int have_form[2] = {0, 0};
+    uint64_t fv[2] = {0, 0}, fm[2] = {0, 0};
+    uint8_t fl[2] = {0, 0};
+    for (int form = 0; form < 2; form++) {
+        bool ascii = (code->flags & RE_ASCII) || !(code->flags & RE_WIDE);
+        if (form == 0 ? !ascii : !(code->flags & RE_WIDE)) continue;
+        have_form[form] = 1;
+        int n = re_fwd_prefix(code, ai, form, v, m);
+        if (n <= (int)tg->alen) return;   /* no better than the atom: a form always passes */
+        for (int i = 0; i < n; i++) {
+            fv[form] |= (uint64_t)v[i] << (8 * i);
+            fm[form] |= (uint64_t)m[i] << (8 * i);
+        }
+        fl[form] = (uint8_t)n;
+    }
+    for (int form = 0; form < 2; form++) {
+        if (!have_form[form]) continue;
+        tg->fval[tg->nf] = fv[form];
+        tg->fmask[tg->nf] = fm[form];
+        tg->flen[tg->nf] = fl[form];
+        tg->nf++;
+    }
+}
+
+static int tie_cmp(const void *a, const void *b);
+
 int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen)
 {
     memset(rt, 0, sizeof *rt);
@@ -221,7 +331,14 @@ int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen)
             const re_atom *atoms = re_atoms(code);
             for (uint32_t ai = 0; ai < code->natoms && rc == KS_OK; ai++) {
                 const re_atom *ra = &atoms[ai];
-                pf_target tg = {TG_RE, si, ri, ai, 0, ra->len};
+                pf_target tg;
+                memset(&tg, 0, sizeof tg);
+                tg.kind = TG_RE;
+                tg.str = si;
+                tg.x = ri;
+                tg.atom = ai;
+                tg.alen = ra->len;
+                set_filters(&tg, code, ai);
                 if (ra->len == 0) {
                     rc = vec_push(rt->everywhere, tg);
                     continue;
@@ -232,6 +349,19 @@ int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen)
                 memcpy(a.bytes, ra->bytes, ra->len);
                 memcpy(a.mask, ra->mask, ra->len);
                 a.nocase = ra->nocase;
+                if (s->re_count == 1 && code->natoms == 1 && tg.nf == 1 && tg.flen[0] > ra->len) {
+                    /* The string's only atom: search its whole straight-line prefix (up to 8
+                     * bytes) instead. Its hits keep their order (one pattern), so YARA's order
+                     * is unchanged; far fewer of them reach re_verify. */
+                    a.len = tg.flen[0];
+                    for (uint32_t k = 0; k < a.len; k++) {
+                        a.bytes[k] = (uint8_t)(tg.fval[0] >> (8 * k));
+                        a.mask[k] = (uint8_t)(tg.fmask[0] >> (8 * k));
+                    }
+                    a.nocase = 0;     /* folded letters are 0xDF masks */
+                    tg.ext = (uint8_t)(tg.flen[0] - ra->len);
+                    tg.nf = 0;
+                }
                 uint32_t id = atom_intern(&am, &a);
                 if (id == KS_NONE) { rc = KS_ENOMEM; break; }
                 pending pe = {id, tg};
@@ -239,6 +369,7 @@ int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen)
             }
         }
     }
+    if (rc == KS_OK) rc = build_rivals(rt);
     if (rc != KS_OK) goto out;
 
     /* group targets by atom id (counting sort) */
@@ -258,6 +389,38 @@ int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen)
         rt->targets.n = pend.n;
         free(fill);
     }
+    /* Within each atom's group, order targets as hits tying at one end offset must be verified
+     * (tie_cmp); a regex/hex target whose string has no other atom is then verified at once. */
+    {
+        uint32_t *first_atom = malloc(((size_t)t->strs.n + 1) * sizeof *first_atom);
+        uint8_t *multi = calloc((size_t)t->strs.n + 1, 1);
+        const pf_target **tmp = malloc(((size_t)pend.n + 1) * sizeof *tmp);
+        pf_target *cp = malloc(((size_t)pend.n + 1) * sizeof *cp);
+        if (!first_atom || !multi || !tmp || !cp) {
+            free(first_atom); free(multi); free(tmp); free(cp);
+            rc = KS_ENOMEM;
+            goto out;
+        }
+        for (uint32_t i = 0; i < t->strs.n; i++) first_atom[i] = KS_NONE;
+        for (uint32_t a = 0; a < am.n; a++)
+            for (uint32_t k = rt->tfirst[a]; k < rt->tfirst[a + 1]; k++) {
+                uint32_t si = rt->targets.v[k].str;
+                if (first_atom[si] == KS_NONE) first_atom[si] = a;
+                else if (first_atom[si] != a) multi[si] = 1;
+            }
+        for (uint32_t k = 0; k < rt->everywhere.n; k++) multi[rt->everywhere.v[k].str] = 1;
+        for (uint32_t k = 0; k < rt->targets.n; k++)
+            rt->targets.v[k].solo = rt->targets.v[k].kind == TG_RE && !multi[rt->targets.v[k].str];
+        for (uint32_t a = 0; a < am.n; a++) {
+            uint32_t b = rt->tfirst[a], e = rt->tfirst[a + 1];
+            if (e - b < 2) continue;
+            for (uint32_t k = b; k < e; k++) tmp[k - b] = &rt->targets.v[k];
+            qsort(tmp, e - b, sizeof *tmp, tie_cmp);
+            for (uint32_t k = b; k < e; k++) cp[k - b] = *tmp[k - b];
+            memcpy(rt->targets.v + b, cp, (size_t)(e - b) * sizeof *cp);
+        }
+        free(first_atom); free(multi); free(tmp); free(cp);
+    }
     rc = pf_build(am.atoms, am.n, &rt->db, err, errlen);
 out:
     free(am.atoms);
@@ -271,6 +434,7 @@ void strings_free(strings_rt *rt)
 {
     vec_free(rt->vars);
     vec_free(rt->bytes);
+    vec_free(rt->rivals);
     vec_free(rt->targets);
     vec_free(rt->everywhere);
     free(rt->tfirst);
@@ -412,6 +576,17 @@ static void verify(scan_ctx *x, const pf_target *tg, uint64_t end)
         }
         const ks_str *s = &x->t->strs.v[tg->str];
         if ((s->mods & M_FULLWORD) && !fullword_ok(x->data, x->size, start, v->len, v->wide)) return;
+        for (uint32_t r = 0; r < v->nrival; r++) {
+            const str_variant *u = &x->rt->vars.v[x->rt->rivals.v[v->rfirst + r]];
+            if (start + u->len > x->size) continue;
+            if (u->len > v->len) {
+                const uint8_t *ub = x->rt->bytes.v + u->off;
+                if (u->nocase ? !eqcase(p, ub, u->len) : memcmp(p, ub, u->len) != 0) continue;
+            }
+            if ((s->mods & M_FULLWORD) && !fullword_ok(x->data, x->size, start, u->len, u->wide))
+                continue;
+            return;    /* the rival is recorded at this offset */
+        }
         add_match(x, tg->str, (int64_t)start, v->len, v->xor_key, 0);
         return;
     }
@@ -449,16 +624,42 @@ static void flush_ties(scan_ctx *x)
     x->ntie = 0;
 }
 
+/* The target's prefix filters (set_filters): 0 when no form of its forward program can match. */
+static inline int prefix_ok(const scan_ctx *x, const pf_target *tg, uint64_t end)
+{
+    if (end < tg->alen) return 0;
+    uint64_t pos = end - tg->alen;
+    size_t avail = x->size - (size_t)pos;
+    uint64_t w;
+    if (avail >= 8) {
+        memcpy(&w, x->data + pos, 8);
+    } else {
+        uint8_t b[8] = {0};
+        memcpy(b, x->data + pos, avail);
+        memcpy(&w, b, 8);
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);     /* filters hold byte i in bits 8i..8i+7 */
+#endif
+    for (uint32_t i = 0; i < tg->nf; i++)
+        if (tg->flen[i] <= avail && (w & tg->fmask[i]) == tg->fval[i]) return 1;
+    return 0;
+}
+
 static int on_hit(uint32_t id, uint64_t end, void *ud)
 {
     scan_ctx *x = ud;
     const strings_rt *rt = x->rt;
     if (id >= rt->natoms) return 0;
-    if (x->ntie && end != x->tie_end) flush_ties(x);
-    x->tie_end = end;
     for (uint32_t k = rt->tfirst[id]; k < rt->tfirst[id + 1]; k++) {
         const pf_target *tg = &rt->targets.v[k];
         if (tg->kind == TG_LIT) { verify(x, tg, end); continue; }
+        if (tg->ext) { verify(x, tg, end - tg->ext); continue; }
+        if (tg->nf && !prefix_ok(x, tg, end)) continue;
+        if (tg->solo) { verify(x, tg, end); continue; }
+        /* hits of strings with several atoms: verified per end offset in YARA's tie order */
+        if (x->ntie && end != x->tie_end) flush_ties(x);
+        x->tie_end = end;
         if (x->ntie == x->tie_cap) {
             uint32_t nc = x->tie_cap ? x->tie_cap * 2 : 64;
             const pf_target **nt = realloc(x->ties, nc * sizeof *nt);

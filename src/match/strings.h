@@ -27,21 +27,32 @@ typedef struct str_variant {
     int32_t xor_key;     /* -1 if not xor */
     uint8_t nocase;
     uint8_t wide;
+    uint32_t rfirst, nrival;  /* rivals[rfirst..+nrival): variants of the same string that yara
+                                 records first when both match at one offset (prefix-related,
+                                 shorter or created earlier); this one is dropped then */
 } str_variant;
 
 enum { TG_LIT = 1, TG_RE = 2 };
 typedef struct pf_target {
     uint8_t kind;
+    uint8_t solo;        /* TG_RE: the string's atoms are all this one prefilter atom, so its
+                            hits never tie with other atoms' hits (verified at once) */
+    uint8_t nf;          /* TG_RE: number of prefix filters (0: none, always verify) */
+    uint8_t flen[2];     /* bytes checked by each filter (<= 8) */
+    uint8_t ext;         /* TG_RE: the prefilter pattern is the atom's forward prefix, `ext`
+                            bytes longer than the atom: subtract from the hit's end offset */
     uint32_t str;
     uint32_t x;          /* TG_LIT: variant index; TG_RE: res index (piece) */
     uint32_t atom;       /* TG_RE: atom index in the re_code */
     uint32_t back;       /* TG_LIT: bytes from variant start to atom start; TG_RE: 0 */
     uint32_t alen;       /* atom length */
+    uint64_t fval[2], fmask[2];  /* TG_RE prefix filters (re_fwd_prefix), little-endian words */
 } pf_target;
 
 typedef struct strings_rt {
     VEC(str_variant) vars;
     VEC(uint8_t) bytes;
+    VEC(uint32_t) rivals;
     VEC(pf_target) targets;      /* grouped by atom id */
     uint32_t *tfirst;            /* atom id -> first target; tfirst[natoms] = targets.n */
     uint32_t natoms;

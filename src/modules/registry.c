@@ -15,11 +15,15 @@ extern const ks_module ks_module_pe;
 extern const ks_module ks_module_elf;
 extern const ks_module ks_module_dotnet;
 extern const ks_module ks_module_magic;
+extern const ks_module ks_module_cuckoo;
+extern const ks_module ks_module_macho;
+extern const ks_module ks_module_dex;
 
 const ks_module *const ks_builtin_modules[] = {
     &ks_module_tests, &ks_module_hash, &ks_module_math, &ks_module_time, &ks_module_console,
     &ks_module_elf, &ks_module_dotnet, &ks_module_magic,
     &ks_module_pe,
+    &ks_module_cuckoo, &ks_module_macho, &ks_module_dex,
     NULL,
 };
 

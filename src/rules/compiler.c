@@ -325,32 +325,21 @@ static int compile_pattern(ks_compiler *c, ks_str *s, const char *src, size_t le
     if (s->mods & M_WIDE) fl |= RE_WIDE;
     if ((s->mods & M_ASCII) || !(s->mods & M_WIDE)) fl |= RE_ASCII;
     s->re_first = c->t.res.n;
-    if (s->kind == S_REGEX) {
-        re_code *code = NULL;
-        int rc = re_compile_regex(src, len, fl, &code, &err);
-        if (rc != RE_OK) {
-            cc_error(c, line, "invalid regular expression \"%s\": %s", pool_str(&c->t, s->id),
-                     err.msg[0] ? err.msg : "syntax error");
-            return -1;
-        }
-        rc = add_re_piece(c, code, 0, 0);
-        if (code->has_dot_star)
-            cc_warning(c, line, "%s contains .*, .+ or .{x,} consider using .{,N}, .{1,N} or {x,N} "
-                       "with a reasonable value for N", pool_str(&c->t, s->id));
-        free(code);
-        if (rc != KS_OK) { cc_error(c, line, "out of memory"); return -1; }
-        s->re_count = 1;
-        return 0;
-    }
     re_code **pieces = NULL;
     int32_t *gmin = NULL, *gmax = NULL;
     int np = 0;
-    int rc = re_compile_hex(src, len, fl, &pieces, &gmin, &gmax, &np, &err);
+    int rc = s->kind == S_REGEX
+                 ? re_compile_regex_pieces(src, len, fl, &pieces, &gmin, &gmax, &np, &err)
+                 : re_compile_hex(src, len, fl, &pieces, &gmin, &gmax, &np, &err);
     if (rc != RE_OK) {
-        cc_error(c, line, "invalid hex string \"%s\": %s", pool_str(&c->t, s->id),
+        cc_error(c, line, "invalid %s \"%s\": %s",
+                 s->kind == S_REGEX ? "regular expression" : "hex string", pool_str(&c->t, s->id),
                  err.msg[0] ? err.msg : "syntax error");
         return -1;
     }
+    if (s->kind == S_REGEX && np > 0 && pieces[0]->has_dot_star)
+        cc_warning(c, line, "%s contains .*, .+ or .{x,} consider using .{,N}, .{1,N} or {x,N} "
+                   "with a reasonable value for N", pool_str(&c->t, s->id));
     int ok = 1;
     for (int i = 0; i < np; i++) {
         if (ok && add_re_piece(c, pieces[i], gmin[i], gmax[i]) != KS_OK) ok = 0;
@@ -370,9 +359,22 @@ static int pattern_is_literal(const ks_str *s, const char *src, size_t len)
 {
     if (s->kind == S_TEXT) return !(s->mods & (M_BASE64 | M_BASE64WIDE));
     if (s->kind == S_HEX) {
+        /* a hex string split into a chain at a long jump counts as literal when its first piece
+         * is: the chain is anchored at that piece's offset */
         for (size_t i = 0; i < len; i++) {
             char ch = src[i];
             if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') continue;
+            if (ch == '[') {
+                const char *end = memchr(src + i, ']', len - i);
+                if (!end) return 0;
+                const char *dash = memchr(src + i, '-', (size_t)(end - (src + i)));
+                if (!dash) return 0;                         /* [n]: a short fixed jump */
+                const char *p = dash + 1;
+                while (p < end && (*p == ' ' || *p == '\t')) p++;
+                if (p == end) return 1;                      /* [n-] / [-]: chained */
+                long hi = strtol(p, NULL, 10);
+                return hi > RE_CHAIN_GAP;                    /* long jump: chain boundary */
+            }
             if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')))
                 return 0;
         }

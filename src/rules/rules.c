@@ -89,6 +89,16 @@ const char *ks_rules_string_id(const ks_rules *r, uint32_t ri, int si, int *is_p
     return pool_str(&r->t, s->id);
 }
 
+int ks_rules_string_kind(const ks_rules *r, uint32_t ri, int si)
+{
+    if (ri >= r->t.rules.n || si < 0 || (uint32_t)si >= r->t.rules.v[ri].nstr) return -1;
+    switch (r->t.strs.v[r->t.rules.v[ri].str_first + (uint32_t)si].kind) {
+    case S_HEX: return KS_STRING_HEX;
+    case S_REGEX: return KS_STRING_REGEX;
+    default: return KS_STRING_TEXT;
+    }
+}
+
 uint32_t ks_rules_externals(const ks_rules *r, const char ***names)
 {
     static const char *none[1] = {NULL};

@@ -44,7 +44,7 @@ for f in "$@"; do
     [ -f "$f" ] || continue
     n=$((n + 1))
     timeout 60 "$YARA" -D "$tmp/r.yar" "$f" 2>&1 | norm > "$tmp/y"
-    timeout 60 "$KENSA" scan -D "$tmp/r.yar" "$f" 2>&1 | norm > "$tmp/k"
+    timeout 60 "$KENSA" scan --no-extract -D "$tmp/r.yar" "$f" 2>&1 | norm > "$tmp/k"
     if cmp -s "$tmp/y" "$tmp/k"; then
         same=$((same + 1))
     else

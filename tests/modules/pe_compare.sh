@@ -173,7 +173,7 @@ same_signed=0   # identical once kensa's unsigned print of -1 is read as signed 
 for f in $files; do
     total=$((total + 1))
     "$YARA" -D r.yar "$f" > y.out 2>&1
-    "$KENSA" scan -D r.yar "$f" > k.out 2>&1
+    "$KENSA" scan --no-extract -D r.yar "$f" > k.out 2>&1
     if cmp -s y.out k.out; then
         same=$((same + 1))
         same_signed=$((same_signed + 1))

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# bench/run.sh [CORPUS_DIR...] - kensa next to yara 4.2.3, same rules, same files, same run.
+#
+# Builds a Release kensa (build-rel/), then for each corpus (default: a synthetic-hits corpus
+# made with ../shared/bench/make_synth.py, and /usr/bin) prints:
+#   - ../shared/bench/compare.sh: yara -p 1 vs kensa -p 1, wall time incl. compiling the rules
+#     from source, MB/s, the ratio, peak memory (maxrss), rule and string agreement (-s)
+#   - kensa -p 1 vs -p 2 on the same folder (thread scaling)
+# and once: compile time from source (empty folder) and load time of precompiled rules (-C)
+# for both.
+#
+# Environment:
+#   RULES="f1.yar f2.yar ..."  rule files (default: signature-base's module-free files, see below)
+#   SIGBASE=DIR                signature-base yara folder (default ../shared/rules/signature-base/yara)
+#   SYNTH_MB=200               size of the synthetic corpus
+#   SYNTH_DIR=/tmp/kensa-bench-synth
+#   REPEAT=1                   runs per measurement (best wall time is kept)
+#   NOBUILD=1                  use the existing build-rel/kensa
+set -u
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+cd "$HERE" || exit 2
+SHARED=${SHARED:-$HERE/../shared}
+SIGBASE=${SIGBASE:-$SHARED/rules/signature-base/yara}
+SYNTH_MB=${SYNTH_MB:-200}
+SYNTH_DIR=${SYNTH_DIR:-/tmp/kensa-bench-synth}
+REPEAT=${REPEAT:-1}
+KENSA=$HERE/build-rel/kensa
+EXT=(-d filename=x -d filepath=x -d extension=x -d filetype=x -d owner=x)
+WORK=$(mktemp -d /tmp/kensa-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/empty"
+
+if [ "${NOBUILD:-0}" != 1 ]; then
+  cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release > "$WORK/cmake.log" 2>&1 &&
+    cmake --build build-rel -j"$(nproc)" --target kensa_cli >> "$WORK/cmake.log" 2>&1 ||
+    { echo "build failed, see below"; tail -20 "$WORK/cmake.log"; exit 1; }
+fi
+[ -x "$KENSA" ] || { echo "no $KENSA"; exit 1; }
+
+# The rule set: signature-base's files that yara compiles with the externals above and that
+# import no module (until kensa's modules are complete). The list is cached.
+if [ -z "${RULES:-}" ]; then
+  LIST=${RULES_LIST:-/tmp/kensa-bench-rules.txt}
+  if [ ! -s "$LIST" ]; then
+    echo "selecting module-free rule files in $SIGBASE ..." >&2
+    for f in "$SIGBASE"/*.yar "$SIGBASE"/*.yara; do
+      [ -f "$f" ] || continue
+      grep -q '^[[:space:]]*import' "$f" && continue
+      yara -w "${EXT[@]}" "$f" /dev/null > /dev/null 2>&1 && echo "$f"
+    done > "$LIST"
+  fi
+  RULES=$(tr '\n' ' ' < "$LIST")
+fi
+read -r -a RULEV <<< "$RULES"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/{printf "%.1f GB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+echo "yara: $(yara -v)  kensa: $("$KENSA" --version | head -1)  rule files: ${#RULEV[@]}"
+
+# best wall time of REPEAT runs: tm OUTVAR cmd... ; also sets MAXRSS
+tm() {
+  local var=$1; shift
+  local best="" i w
+  for ((i = 0; i < REPEAT; i++)); do
+    /usr/bin/time -f '%e %M' -o "$WORK/t" "$@" > /dev/null 2> "$WORK/err"
+    read -r w MAXRSS < "$WORK/t"
+    if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$w; fi
+  done
+  printf -v "$var" '%s' "$best"
+}
+
+echo
+echo "== compile from source (scan of an empty folder) and load of precompiled rules (-C)"
+tm YC yara -w "${EXT[@]}" "${RULEV[@]}" "$WORK/empty"; YCM=$MAXRSS
+tm KC "$KENSA" scan --no-extract -w "${EXT[@]}" "${RULEV[@]}" "$WORK/empty"; KCM=$MAXRSS
+yarac -w "${EXT[@]}" "${RULEV[@]}" "$WORK/rules.yarc" > /dev/null 2>&1
+"$KENSA" compile -w "${EXT[@]}" "${RULEV[@]}" "$WORK/rules.kc" > /dev/null 2>&1
+tm YL yara -C "$WORK/rules.yarc" "$WORK/empty"
+tm KL "$KENSA" scan --no-extract -C "$WORK/rules.kc" "$WORK/empty"
+printf 'compile: yara %ss (maxrss %s KB)  kensa %ss (maxrss %s KB)\n' "$YC" "$YCM" "$KC" "$KCM"
+printf 'load -C: yara %ss  kensa %ss\n' "$YL" "$KL"
+
+CORPORA=("$@")
+if [ ${#CORPORA[@]} -eq 0 ]; then
+  if [ ! -d "$SYNTH_DIR" ]; then
+    echo "making a ${SYNTH_MB} MB synthetic corpus in $SYNTH_DIR ..." >&2
+    python3 "$SHARED/bench/make_synth.py" --out "$SYNTH_DIR" --mb "$SYNTH_MB" > /dev/null
+  fi
+  CORPORA=("$SYNTH_DIR" /usr/bin)
+fi
+
+for C in "${CORPORA[@]}"; do
+  echo
+  echo "== corpus $C: yara -p 1 vs kensa -p 1 (../shared/bench/compare.sh, compile included)"
+  REPEAT=$REPEAT "$SHARED/bench/compare.sh" "$KENSA scan --no-extract -p 1" "$C" "$RULES" |
+    grep -E '^(corpus|compile|yara  |candidate |speed|rule-file|string matches|ratio=)'
+  echo "== corpus $C: kensa thread scaling"
+  tm P1 "$KENSA" scan --no-extract -w -r -p 1 "${EXT[@]}" "${RULEV[@]}" "$C"; M1=$MAXRSS
+  tm P2 "$KENSA" scan --no-extract -w -r -p 2 "${EXT[@]}" "${RULEV[@]}" "$C"; M2=$MAXRSS
+  awk -v a="$P1" -v b="$P2" -v m1="$M1" -v m2="$M2" \
+    'BEGIN{printf "kensa -p 1: %.2fs (maxrss %d KB)  -p 2: %.2fs (maxrss %d KB)  scaling %.2fx\n", a, m1, b, m2, a/b}'
+done
