@@ -46,7 +46,7 @@ run_case() {
     'BEGIN{printf "%-14s %-44s yara %7.2fs %7d KB | kensa %7.2fs %7d KB | ratio %5.2f | %s\n", n, r, yw, ym, kw, km, (kw>0?yw/kw:0), s}'
 }
 
-A=$(data aaaa "b'a' * 4095 + b'\\n'")
+A=$(data aaaa "b'a' * 63 + b'\\n'")
 LOW=$(data lower "bytes(random.choice(b'abcdefghijklmnopqrstuvwyz') for _ in range(65536))")
 EQ=$(data equals "b''.join(b'k%d=v%d=%s\\n' % (i, i, b'=' * (i % 50)) for i in range(4000))")
 BIN=$(data binary "bytes(random.choice(b'abcd\\x00\\x01\\xff') for _ in range(1 << 20))")

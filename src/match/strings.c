@@ -563,8 +563,18 @@ static int re_emit(size_t start, size_t len, void *ud)
     return 0;
 }
 
+/* 1 when no further match of string si can be recorded (add_match would drop it): the match
+ * limit was reached, or fast mode keeps only its first match. Its hits need no verification. */
+static inline int str_done(const scan_ctx *x, uint32_t si)
+{
+    const strings_state *st = x->st;
+    if (st->too_many[si]) return 1;
+    return st->fast && st->m[si].n && (x->t->strs.v[si].mods & M_SINGLE);
+}
+
 static void verify(scan_ctx *x, const pf_target *tg, uint64_t end)
 {
+    if (str_done(x, tg->str)) return;
     if (tg->kind == TG_LIT) {
         const str_variant *v = &x->rt->vars.v[tg->x];
         if (end < (uint64_t)tg->alen + tg->back) return;
@@ -690,8 +700,24 @@ static void assemble_chains(scan_ctx *x)
                 const ks_re *r = &t->res.v[s->re_first + k];
                 const match_list *pk = &x->st->pieces[s->re_first + k];
                 uint32_t nn = 0;
-                for (uint32_t m = 0; m < pk->n && nn < CHAIN_FRONTIER; m++) {
+                /* only matches starting in [min(fa) + gap_min, max(fa) + gap_max] can continue
+                 * the chain: find the first by binary search (the list is sorted by offset) and
+                 * stop after the last, so the work is bounded by the gap window, not the list */
+                int64_t fmin = fa[0], fmax = fa[0];
+                for (uint32_t f = 1; f < nf; f++) {
+                    if (fa[f] < fmin) fmin = fa[f];
+                    if (fa[f] > fmax) fmax = fa[f];
+                }
+                int64_t lo_off = fmin + r->gap_min;
+                uint32_t lo = 0, hi = pk->n;
+                while (lo < hi) {
+                    uint32_t mid = lo + (hi - lo) / 2;
+                    if (pk->v[mid].off < lo_off) lo = mid + 1;
+                    else hi = mid;
+                }
+                for (uint32_t m = lo; m < pk->n && nn < CHAIN_FRONTIER; m++) {
                     int64_t st = pk->v[m].off;
+                    if (r->gap_max >= 0 && st > fmax + r->gap_max) break;
                     for (uint32_t f = 0; f < nf; f++) {
                         int64_t gap = st - fa[f];
                         if (gap >= r->gap_min && (r->gap_max < 0 || gap <= r->gap_max)) {

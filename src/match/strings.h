@@ -3,9 +3,12 @@
  *
  * Build side (strings_build): every string is expanded into what must be searched:
  *   - text strings into literal *variants* (ascii, wide, each xor key, the three base64 shifts,
- *     ...), each searched through one atom (the whole literal up to PF_MAX_ATOM bytes);
- *   - regex and hex strings into the atoms chosen by re.c, each verified by re_verify().
- * Identical atoms are merged: one prefilter pattern, a list of *targets* to verify.
+ *     ...), each searched through one atom: its rarest 8-byte window (`back` bytes in);
+ *   - regex and hex strings into the atoms chosen by re.c, each verified by re_verify(); hits
+ *     are first checked against the atom's straight-line forward prefix (re_fwd_prefix), and a
+ *     string with a single atom searches that whole prefix instead of the atom (`ext`).
+ * Identical atoms are merged: one prefilter pattern, a list of *targets* to verify, pre-sorted
+ * in YARA's tie order. See docs/design.md, Performance, for why each piece keeps YARA's results.
  *
  * Run side (strings_scan): the prefilter reports atom ends; each target is verified exactly and
  * recorded in the scanner's per-string match lists (sorted by offset, one match per offset,
