@@ -783,7 +783,8 @@ int re_compile_regex(const char *src, size_t len, uint32_t flags, re_code **out,
  * one is matched normally). The bytes in the gap are not examined at all. */
 static bool is_split_jump(const re_node *x, bool hex)
 {
-    return x->type == N_RANGE_ANY && (hex || !x->greedy) &&
+    /* a jump at either end of the pattern is not a chaining point (there is nothing to chain) */
+    return x->type == N_RANGE_ANY && (hex || !x->greedy) && x->prev >= 0 && x->next >= 0 &&
            (x->start > RE_CHAIN_GAP || x->end > RE_CHAIN_GAP);
 }
 

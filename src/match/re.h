@@ -122,9 +122,10 @@ int re_compile_regex_pieces(const char *src, size_t len, uint32_t flags,
                             re_code ***out, int32_t **gap_min, int32_t **gap_max, int *npieces,
                             re_error *err);
 
-/* Called for each match found by re_verify: start offset in data and length in bytes. Return
- * non-zero to stop. */
-typedef int (*re_emit_fn)(size_t start, size_t len, void *ud);
+/* Called for each match found by re_verify: start offset in data, length in bytes, and whether
+ * it was found in the wide form (the engine's fullword test depends on it). Return non-zero to
+ * stop. */
+typedef int (*re_emit_fn)(size_t start, size_t len, int wide, void *ud);
 
 /*
  * Verify atom number `ai` of `c`, found at data[pos] (first byte of the atom), over data[0..size).

@@ -397,6 +397,7 @@ typedef struct vctx {
     size_t pos;
     int fwd;
     int stop;
+    int wide;
 } vctx;
 
 static int on_back(int bl, void *ud)
@@ -405,7 +406,7 @@ static int on_back(int bl, void *ud)
     size_t len = (size_t)bl + (size_t)v->fwd;
     if (len == 0)
         return 0;
-    if (v->emit((size_t)(v->pos - (size_t)bl), len, v->ud)) {
+    if (v->emit((size_t)(v->pos - (size_t)bl), len, v->wide, v->ud)) {
         v->stop = 1;
         return 1;
     }
@@ -440,10 +441,10 @@ int re_verify(const re_code *c, uint32_t ai, const uint8_t *data, size_t size, s
         return RE_OK;
     if (at->bwd == RE_NO_CODE) {
         if (fwd > 0)
-            emit(pos, (size_t)fwd, ud);
+            emit(pos, (size_t)fwd, mode == RE_X_WIDE, ud);
         return RE_OK;
     }
-    vctx v = { emit, ud, pos, fwd, 0 };
+    vctx v = { emit, ud, pos, fwd, 0, mode == RE_X_WIDE };
     int r = ex(code, len, at->bwd, data, size, pos, base | mode | RE_X_BACKWARDS | RE_X_EXHAUSTIVE,
                on_back, &v);
     if (r < -1)

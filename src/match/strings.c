@@ -544,20 +544,17 @@ static int eqcase(const uint8_t *a, const uint8_t *b, size_t n)
     return 1;
 }
 
-static int re_emit(size_t start, size_t len, void *ud)
+static int re_emit(size_t start, size_t len, int wide, void *ud)
 {
     scan_ctx *x = ud;
     const pf_target *tg = x->tg;
     const ks_str *s = &x->t->strs.v[tg->str];
+    /* fullword is checked on each match as found: for a chained string, on each piece */
+    if ((s->mods & M_FULLWORD) && !fullword_ok(x->data, x->size, start, len, wide)) return 0;
     if (s->re_count > 1) {
         match_list *l = &x->st->pieces[tg->x];
         if (l->n < KS_MAX_MATCHES) record(l, (int64_t)start, (uint32_t)len, -1, x->greedy);
         return 0;
-    }
-    if (s->mods & M_FULLWORD) {
-        int wide = (s->mods & M_WIDE) &&
-                   (!(s->mods & M_ASCII) || (len >= 2 && start + 1 < x->size && x->data[start + 1] == 0));
-        if (!fullword_ok(x->data, x->size, start, len, wide)) return 0;
     }
     add_match(x, tg->str, (int64_t)start, (uint32_t)len, -1, x->greedy);
     return 0;

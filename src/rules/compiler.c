@@ -442,6 +442,7 @@ static int parse_modifiers(ks_compiler *c, ks_str *s, int line)
 {
     const char *b64alpha = NULL;
     size_t b64len = 0;
+    int b64_custom[2] = {0, 0};    /* base64 / base64wide given an alphabet */
     int errs = 0;
     for (;;) {
         uint32_t m;
@@ -489,6 +490,8 @@ static int parse_modifiers(ks_compiler *c, ks_str *s, int line)
                 }
             }
         } else if (m == M_BASE64 || m == M_BASE64WIDE) {
+            int custom = c->tok.kind == TK_LPAREN;
+            if (m == M_BASE64) b64_custom[0] = custom; else b64_custom[1] = custom;
             if (cc_accept(c, TK_LPAREN)) {
                 if (c->tok.kind != TK_TEXT) { cc_syntax_error(c); return -1; }
                 if (c->tok.len != 64) {
@@ -506,6 +509,11 @@ static int parse_modifiers(ks_compiler *c, ks_str *s, int line)
                 if (!cc_expect(c, TK_RPAREN)) return -1;
             }
         }
+    }
+    /* base64 and base64wide must use the same alphabet: both the default, or both the same */
+    if ((s->mods & M_BASE64) && (s->mods & M_BASE64WIDE) && b64_custom[0] != b64_custom[1]) {
+        cc_error(c, line, "can not specify multiple alphabets");
+        errs++;
     }
     /* which modifiers apply to which string kinds, and which combine (yara's rules) */
     uint32_t allowed = s->kind == S_TEXT ? 0xFF

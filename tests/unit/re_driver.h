@@ -19,8 +19,9 @@ typedef struct drv {
     drv_match *m; size_t n, cap; int greedy;
 } drv;
 
-static int drv_emit(size_t start, size_t len, void *ud)
+static int drv_emit(size_t start, size_t len, int wide, void *ud)
 {
+    (void)wide;
     drv *d = ud;
     for (size_t i = 0; i < d->n; i++)
         if (d->m[i].start == start) {
