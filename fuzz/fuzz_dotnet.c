@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kensa.h"
+#include "module_harness.h"
 
 static const char rule_text[] =
     "import \"dotnet\"\n"
@@ -32,43 +33,7 @@ static const char rule_text[] =
     "    dotnet.number_of_field_offsets > 1000\n"
     "}\n";
 
-static int on_event(ks_scanner *s, const ks_event *ev, void *ud)
-{
-    (void)s;
-    (void)ev;
-    (void)ud;
-    return 0;
-}
-
-static void ignore_diag(const ks_diag *d, void *ud)
-{
-    (void)d;
-    (void)ud;
-}
-
-static ks_rules *compiled(void)
-{
-    static ks_rules *rules;     /* harness-only cache: compiled once per process */
-    if (!rules) {
-        ks_compiler *c = NULL;
-        if (ks_compiler_create(&c) != KS_OK)
-            return NULL;
-        ks_compiler_set_diag(c, ignore_diag, NULL);
-        if (ks_compiler_add_string(c, rule_text, sizeof rule_text - 1, NULL, "fuzz_dotnet.yar") == 0)
-            ks_compiler_get_rules(c, &rules);
-        ks_compiler_destroy(c);
-    }
-    return rules;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    ks_rules *rules = compiled();
-    ks_scanner *s = NULL;
-    if (!rules || ks_scanner_create(rules, &s) != KS_OK)
-        return 0;
-    ks_scanner_set_timeout(s, 10);
-    ks_scanner_scan_mem(s, data, size, on_event, NULL);
-    ks_scanner_destroy(s);
-    return 0;
+    return module_harness_run(rule_text, sizeof rule_text - 1, "fuzz_dotnet.yar", data, size);
 }
