@@ -44,6 +44,13 @@ CASES = {
                               "packed.eml > [2] invoice.tar.gz > invoice.tar > invoice.docm > word/vbaProject.bin > VBA/" + DOC),
                              ("vba_certutil_dropper", "packed.eml > [3] lecture.doc.bz2 > lecture.doc > VBA/" + DOC),
                              ("vba_certutil_dropper", "packed.eml > [4] lecture.doc.xz > lecture.doc > VBA/" + DOC)]},
+    "rtf.eml": {"match": [("vba_certutil_dropper",
+                           "rtf.eml > [2] invite.rtf > object 1/Package/lecture.doc > VBA/" + DOC)]},
+    "pdf.eml": {"match": [("lure_text", "pdf.eml > [2] invoice.pdf > obj 4"),
+                          ("lure_text", "pdf.eml > [2] invoice.pdf > obj 8"),
+                          ("lure_text", "pdf.eml > [2] invoice.pdf > obj 5/EmbeddedFile"),
+                          ("pdf_js_marker", "pdf.eml > [2] invoice.pdf > obj 1/JS"),
+                          ("pdf_js_marker", "pdf.eml > [2] invoice.pdf > obj 7/JavaScript")]},
     "uuencode.eml": {"match": [("vba_certutil_dropper", "uuencode.eml > [2] lecture.doc > VBA/" + DOC)]},
 }
 

@@ -1,8 +1,10 @@
 /*
- * prefilter.c - Vectorscan database of atoms (see prefilter.h).
+ * prefilter.c - Vectorscan databases of atoms (see prefilter.h).
  *
- * Every atom becomes a pattern in which each byte is written as an escape (\xNN) or a
- * character class for masked bytes, so NUL bytes and metacharacters need no special care.
+ * In the regex database every atom becomes a pattern in which each byte is written as an escape
+ * (\xNN) or a character class for masked bytes, so NUL bytes and metacharacters need no special
+ * care. The literal database takes the atoms' bytes as they are (hs_compile_lit_multi): no regex
+ * parsing or NFA construction, which is most of the compile time of a literal-heavy rule set.
  */
 #include "match/prefilter.h"
 
@@ -14,12 +16,13 @@
 #include "kensa.h"
 
 struct pf_db {
-    hs_database_t *db;    /* NULL when there are no atoms */
-    uint32_t max_len;
+    hs_database_t *db;    /* regex database; NULL when it has no atoms */
+    hs_database_t *lit;   /* pure-literal database; NULL when it has no atoms */
+    uint32_t max_len, lit_max_len;
 };
 
 struct pf_scratch {
-    hs_scratch_t *s;
+    hs_scratch_t *s;      /* sized for both databases */
 };
 
 static size_t byte_pattern(char *out, uint8_t b, uint8_t m)
@@ -36,6 +39,23 @@ static size_t byte_pattern(char *out, uint8_t b, uint8_t m)
     return n;
 }
 
+/* hs_compile_lit_multi takes only unmasked, non-empty atoms; it also rejects a leading NUL
+ * (it sees an empty string) */
+int pf_lit_capable(const pf_atom *a)
+{
+    if (a->len == 0 || a->bytes[0] == 0) return 0;
+    for (uint32_t k = 0; k < a->len; k++)
+        if (a->mask[k] != 0xFF) return 0;
+    return 1;
+}
+
+static int compile_err(hs_compile_error_t *ce, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "prefilter: %s", ce && ce->message ? ce->message : "compile failed");
+    if (ce) hs_free_compile_error(ce);
+    return KS_EINTERNAL;
+}
+
 int pf_build(const pf_atom *atoms, uint32_t n, pf_db **out, char *err, size_t errlen)
 {
     pf_db *db = calloc(1, sizeof *db);
@@ -45,33 +65,54 @@ int pf_build(const pf_atom *atoms, uint32_t n, pf_db **out, char *err, size_t er
     char **pats = calloc(n, sizeof *pats);
     unsigned *flags = calloc(n, sizeof *flags);
     unsigned *ids = calloc(n, sizeof *ids);
+    const char **lpats = calloc(n, sizeof *lpats);
+    unsigned *lflags = calloc(n, sizeof *lflags);
+    unsigned *lids = calloc(n, sizeof *lids);
+    size_t *llens = calloc(n, sizeof *llens);
+    uint32_t nr = 0, nl = 0;
     int rc = KS_OK;
-    if (!pats || !flags || !ids) { rc = KS_ENOMEM; goto out; }
+    if (!pats || !flags || !ids || !lpats || !lflags || !lids || !llens) { rc = KS_ENOMEM; goto out; }
     for (uint32_t i = 0; i < n; i++) {
         const pf_atom *a = &atoms[i];
+        if (a->lit && pf_lit_capable(a)) {
+            lpats[nl] = (const char *)a->bytes;
+            llens[nl] = a->len;
+            lflags[nl] = a->nocase ? HS_FLAG_CASELESS : 0;
+            lids[nl++] = i;
+            if (a->len > db->lit_max_len) db->lit_max_len = a->len;
+            continue;
+        }
         size_t cap = 16;
         for (uint32_t k = 0; k < a->len; k++) cap += a->mask[k] == 0xFF || a->mask[k] == 0 ? 4 : 4 * 256 + 2;
-        pats[i] = malloc(cap + 1);
-        if (!pats[i]) { rc = KS_ENOMEM; goto out; }
+        char *pt = malloc(cap + 1);
+        if (!pt) { rc = KS_ENOMEM; goto out; }
+        pats[nr] = pt;
         size_t p = 0;
-        for (uint32_t k = 0; k < a->len; k++) p += byte_pattern(pats[i] + p, a->bytes[k], a->mask[k]);
-        pats[i][p] = 0;
-        flags[i] = HS_FLAG_DOTALL | (a->nocase ? HS_FLAG_CASELESS : 0);
-        ids[i] = i;
+        for (uint32_t k = 0; k < a->len; k++) p += byte_pattern(pt + p, a->bytes[k], a->mask[k]);
+        pt[p] = 0;
+        flags[nr] = HS_FLAG_DOTALL | (a->nocase ? HS_FLAG_CASELESS : 0);
+        ids[nr++] = i;
         if (a->len > db->max_len) db->max_len = a->len;
     }
     hs_compile_error_t *ce = NULL;
-    if (hs_compile_multi((const char *const *)pats, flags, ids, n, HS_MODE_BLOCK, NULL, &db->db, &ce)
-        != HS_SUCCESS) {
-        snprintf(err, errlen, "prefilter: %s", ce && ce->message ? ce->message : "compile failed");
-        if (ce) hs_free_compile_error(ce);
-        rc = KS_EINTERNAL;
+    if (nr && hs_compile_multi((const char *const *)pats, flags, ids, nr, HS_MODE_BLOCK, NULL,
+                               &db->db, &ce) != HS_SUCCESS) {
+        rc = compile_err(ce, err, errlen);
+        goto out;
     }
+    ce = NULL;
+    if (nl && hs_compile_lit_multi(lpats, lflags, lids, llens, nl, HS_MODE_BLOCK, NULL, &db->lit,
+                                   &ce) != HS_SUCCESS)
+        rc = compile_err(ce, err, errlen);
 out:
-    if (pats) for (uint32_t i = 0; i < n; i++) free(pats[i]);
+    if (pats) for (uint32_t i = 0; i < nr; i++) free(pats[i]);
     free(pats);
     free(flags);
     free(ids);
+    free(lpats);
+    free(lflags);
+    free(lids);
+    free(llens);
     if (rc != KS_OK) { pf_free(db); *out = NULL; }
     return rc;
 }
@@ -80,6 +121,7 @@ void pf_free(pf_db *db)
 {
     if (!db) return;
     if (db->db) hs_free_database(db->db);
+    if (db->lit) hs_free_database(db->lit);
     free(db);
 }
 
@@ -87,7 +129,12 @@ int pf_scratch_alloc(const pf_db *db, pf_scratch **out)
 {
     pf_scratch *s = calloc(1, sizeof *s);
     if (!s) return KS_ENOMEM;
-    if (db->db && hs_alloc_scratch(db->db, &s->s) != HS_SUCCESS) { free(s); return KS_ENOMEM; }
+    if ((db->db && hs_alloc_scratch(db->db, &s->s) != HS_SUCCESS) ||
+        (db->lit && hs_alloc_scratch(db->lit, &s->s) != HS_SUCCESS)) {
+        if (s->s) hs_free_scratch(s->s);
+        free(s);
+        return KS_ENOMEM;
+    }
     *out = s;
     return KS_OK;
 }
@@ -119,19 +166,28 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 
 #define PF_CHUNK ((size_t)1 << 30)
 
-int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, pf_hit_fn fn, void *ud)
+static int scan_one(const hs_database_t *hdb, uint32_t max_len, pf_scratch *s, const uint8_t *data,
+                    size_t len, pf_hit_fn fn, void *ud)
 {
-    if (!db->db || len == 0) return KS_OK;
     chunk_ctx c = {fn, ud, 0, 0};
     size_t pos = 0;
     for (;;) {
         size_t n = len - pos > PF_CHUNK ? PF_CHUNK : len - pos;
         c.base = pos;
-        hs_error_t e = hs_scan(db->db, (const char *)data + pos, (unsigned)n, 0, s->s, on_match, &c);
-        if (e == HS_SCAN_TERMINATED) return KS_OK;
-        if (e != HS_SUCCESS) return KS_EINTERNAL;
-        if (pos + n >= len) return KS_OK;
+        hs_error_t e = hs_scan(hdb, (const char *)data + pos, (unsigned)n, 0, s->s, on_match, &c);
+        if (e == HS_SCAN_TERMINATED) return 1;
+        if (e != HS_SUCCESS) return -1;
+        if (pos + n >= len) return 0;
         c.min_end = pos + n;
-        pos = pos + n - db->max_len;   /* overlap so atoms across the seam are found */
+        pos = pos + n - max_len;   /* overlap so atoms across the seam are found */
     }
+}
+
+int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, pf_hit_fn fn, void *ud)
+{
+    if (len == 0) return KS_OK;
+    int r = 0;
+    if (db->db) r = scan_one(db->db, db->max_len, s, data, len, fn, ud);
+    if (r == 0 && db->lit) r = scan_one(db->lit, db->lit_max_len, s, data, len, fn, ud);
+    return r < 0 ? KS_EINTERNAL : KS_OK;
 }

@@ -1,11 +1,14 @@
 /*
- * prefilter.h - the multi-pattern prefilter: one Vectorscan (Hyperscan) block-mode database
- * holding every atom of every string.
+ * prefilter.h - the multi-pattern prefilter: Vectorscan (Hyperscan) block-mode databases
+ * holding every atom of every string: atoms marked `lit` in a pure-literal database
+ * (hs_compile_lit_multi, cheaper to compile), all others in a regex database.
  *
  * Atoms are short byte sequences with optional per-byte masks (hex nibbles / wildcards) and an
  * optional case-insensitive flag. The prefilter only says "atom `id` ends at offset `end`";
  * everything it reports is verified exactly by the scanner. Inputs of 4 GiB or more are scanned
  * in overlapping chunks (hs_scan takes a 32-bit length); an atom hit is reported once.
+ * Hit order: the regex database's hits first (by end offset), then the literal database's (by end
+ * offset); the caller decides which atoms may be literal so that this order cannot matter.
  *
  * A database is built at compile/load time (Vectorscan's serialized form is tied to the CPU and
  * library version, so kensa saves the atoms, never the database). Scratch space is per scanner.
@@ -23,7 +26,13 @@ typedef struct pf_atom {
     uint8_t mask[PF_MAX_ATOM];   /* 0xFF exact, 0x00 any, other: nibble masks */
     uint32_t len;                /* 1..PF_MAX_ATOM */
     uint32_t nocase;
+    uint32_t lit;                /* set by the caller: may go to the literal database (honoured
+                                    only if every mask byte is 0xFF and bytes[0] != 0); not part
+                                    of the atom's identity */
 } pf_atom;
+
+/* 1 if the atom can be searched by the literal database (no masked byte, first byte not NUL) */
+int pf_lit_capable(const pf_atom *a);
 
 typedef struct pf_db pf_db;
 typedef struct pf_scratch pf_scratch;

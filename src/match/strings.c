@@ -304,6 +304,42 @@ static void set_filters(pf_target *tg, const re_code *code, uint32_t ai)
 
 static int tie_cmp(const void *a, const void *b);
 
+static uint32_t uf_find(uint32_t *par, uint32_t a)
+{
+    while (par[a] != a) a = par[a] = par[par[a]];
+    return a;
+}
+
+/* Choose the atoms the literal database may search (pf_atom.lit). It reports its hits after the
+ * regex database's, so a string's hits must all come from one database to keep their end-offset
+ * order (which decides the first match under -f and the matches kept at the match limit), and
+ * every regex/hex atom stays in the regex database (ties at one end offset are sorted there).
+ * Atoms linked by a string form a group; a group goes to the literal database only if none of
+ * its atoms is a regex/hex atom or unfit for it (pf_lit_capable). */
+static int mark_literal_atoms(const ks_tables *t, atom_map *am, const pending_vec *pend)
+{
+    uint32_t *par = malloc(((size_t)am->n + 1) * sizeof *par);
+    uint32_t *first = malloc(((size_t)t->strs.n + 1) * sizeof *first);
+    uint8_t *bad = calloc((size_t)am->n + 1, 1);
+    if (!par || !first || !bad) { free(par); free(first); free(bad); return KS_ENOMEM; }
+    for (uint32_t a = 0; a < am->n; a++) par[a] = a;
+    for (uint32_t i = 0; i < t->strs.n; i++) first[i] = KS_NONE;
+    for (uint32_t i = 0; i < pend->n; i++) {
+        uint32_t a = pend->v[i].atom, si = pend->v[i].t.str;
+        if (pend->v[i].t.kind != TG_LIT) bad[a] = 1;
+        if (first[si] == KS_NONE) { first[si] = a; continue; }
+        uint32_t x = uf_find(par, first[si]), y = uf_find(par, a);
+        if (x != y) par[x] = y;
+    }
+    for (uint32_t a = 0; a < am->n; a++)
+        if (bad[a] || !pf_lit_capable(&am->atoms[a])) bad[uf_find(par, a)] = 1;
+    for (uint32_t a = 0; a < am->n; a++) am->atoms[a].lit = !bad[uf_find(par, a)];
+    free(par);
+    free(first);
+    free(bad);
+    return KS_OK;
+}
+
 int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen)
 {
     memset(rt, 0, sizeof *rt);
@@ -421,6 +457,7 @@ int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen)
         }
         free(first_atom); free(multi); free(tmp); free(cp);
     }
+    if ((rc = mark_literal_atoms(t, &am, &pend)) != KS_OK) goto out;
     rc = pf_build(am.atoms, am.n, &rt->db, err, errlen);
 out:
     free(am.atoms);
