@@ -141,6 +141,7 @@ static value call(ev *e, const ks_node *n)
     ctx.size = e->s->size;
     ctx.module_root = root;
     ctx.scratch = e->s->scratch;
+    ctx.self = obj_parent(f.o);
     ks_val ret;
     memset(&ret, 0, sizeof ret);
     int rc = fn(&ctx, args, (int)na, &ret);

@@ -65,6 +65,9 @@ typedef struct ks_fnctx {
      * is what yara's CLI does. */
     void (*log)(void *log_ud, const char *msg);
     void *log_ud;
+    /* The structure the function was called on (the function's parent object), e.g. the item
+     * pe.signatures[i] for pe.signatures[i].valid_on(t); NULL when unknown. */
+    ks_object *self;
 } ks_fnctx;
 
 /* Copy bytes into storage that lives until the end of the current scan (for returned strings).

@@ -481,14 +481,22 @@ static int fn_rich_toolid(ks_fnctx *ctx, const ks_val *a, int n, ks_val *ret)
 
 /* ------------------------------------------------------------------ valid_on */
 
-/* YARA evaluates valid_on() against the signature it is called on. kensa's function context
- * does not say which item that is, so: the answer is exact when every signature gives the same
- * result (always the case with one signature), and undefined otherwise. */
+/* valid_on(t) is evaluated against the signature it is called on (ctx->self, the item
+ * pe.signatures[i]): not_before <= t <= not_after. Without that context (a caller that does not
+ * set it) the answer is exact only when every signature agrees, and undefined otherwise. */
 int pe_fn_valid_on(ks_fnctx *ctx, const ks_val *a, int n, ks_val *ret)
 {
     ks_object *root = ctx->module_root;
     int def = 0, answer = -1;
     int64_t ns;
+    if (ctx->self && obj_type_of(ctx->self) == OBJ_STRUCT) {
+        int d1 = 0, d2 = 0;
+        int64_t nb = obj_get_int(ctx->self, &d1, "not_before");
+        int64_t na = obj_get_int(ctx->self, &d2, "not_after");
+        if (!d1 || !d2)
+            return mod_ret_undef(ret);
+        return mod_ret_int(ret, a[0].i >= nb && a[0].i <= na);
+    }
     if (!root)
         return mod_ret_undef(ret);
     ns = get_int(root, &def, "number_of_signatures", 0);

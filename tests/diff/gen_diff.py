@@ -581,6 +581,8 @@ def run_batch(args):
             # yara itself aborting (an assertion in its chained-string code) or refusing to scan
             # ("caused error", e.g. its regex fiber limit) is not a kensa difference: such cases
             # are counted and listed apart, with kensa's result kept for inspection
+            if y1[0] == -999 and k1[0] == 0:
+                return ("yara", "yara timed out (kensa finished)", None, None)
             if y1[0] < 0 and y1[0] != -999 and k1[0] == 0:
                 return ("yara", "yara crashed (signal %d): %s" % (-y1[0], y1[2].strip()[-200:]),
                         None, None)
@@ -607,7 +609,13 @@ def run_batch(args):
                     results[name] = (yk == kk, "matches differ", yk, kk)
                 pending = []
                 break
-            if y[0] == -999 or k[0] == -999 or attempt == 3:
+            if k[0] == -999 or attempt == 3:
+                break
+            if y[0] == -999:
+                bad = {r[0] for r in pending}      # yara timed out: check every rule alone
+                for idx, (name, text, strs) in enumerate(pending):
+                    results[name] = single(name, text, strs, idx)
+                pending = []
                 break
             # some rules do not compile: find them from the messages of both tools, check
             # each of them alone (compile verdict), and retry the batch without them
@@ -697,7 +705,7 @@ def main():
     if failed and a.keep_failures:
         print("failing cases kept in %s" % a.keep_failures)
     # cases where yara itself crashed or refused to scan are neither passes nor failures
-    print("%d cases where yara crashed or failed to scan (not compared)" % len(yara_errs))
+    print("%d cases where yara crashed, timed out or failed to scan (not compared)" % len(yara_errs))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
