@@ -858,9 +858,9 @@ static int compile_split(re_ast *a, uint32_t flags, bool hex, re_code ***out, in
     return RE_OK;
 }
 
-int re_compile_hex(const char *src, size_t len, uint32_t flags,
-                   re_code ***out, int32_t **gap_min, int32_t **gap_max, int *npieces,
-                   re_error *err)
+/* Parse `src` as a hex string or a regex, then compile it split at its chaining jumps. */
+static int parse_and_split(const char *src, size_t len, uint32_t flags, bool hex, re_code ***out,
+                           int32_t **gap_min, int32_t **gap_max, int *npieces, re_error *err)
 {
     re_error dummy;
     if (!err)
@@ -870,33 +870,30 @@ int re_compile_hex(const char *src, size_t len, uint32_t flags,
     *npieces = 0;
     re_ast a;
     re_ast_init(&a);
-    int rc = re_parse_hex(src, len, &a, err);
+    int rc = hex ? re_parse_hex(src, len, &a, err) : re_parse_regex(src, len, &a, err);
     if (rc == RE_OK) {
-        flags |= RE_DOTALL;
-        flags &= ~(uint32_t)(RE_NOCASE | RE_WIDE);
-        rc = compile_split(&a, flags, true, out, gap_min, gap_max, npieces, err);
+        if (hex) {   /* hex strings: bytes are bytes (no case folding, no wide form, any byte) */
+            flags |= RE_DOTALL;
+            flags &= ~(uint32_t)(RE_NOCASE | RE_WIDE);
+        }
+        rc = compile_split(&a, flags, hex, out, gap_min, gap_max, npieces, err);
     }
     re_ast_free(&a);
     return rc;
+}
+
+int re_compile_hex(const char *src, size_t len, uint32_t flags,
+                   re_code ***out, int32_t **gap_min, int32_t **gap_max, int *npieces,
+                   re_error *err)
+{
+    return parse_and_split(src, len, flags, true, out, gap_min, gap_max, npieces, err);
 }
 
 int re_compile_regex_pieces(const char *src, size_t len, uint32_t flags,
                             re_code ***out, int32_t **gap_min, int32_t **gap_max, int *npieces,
                             re_error *err)
 {
-    re_error dummy;
-    if (!err)
-        err = &dummy;
-    *out = NULL;
-    *gap_min = *gap_max = NULL;
-    *npieces = 0;
-    re_ast a;
-    re_ast_init(&a);
-    int rc = re_parse_regex(src, len, &a, err);
-    if (rc == RE_OK)
-        rc = compile_split(&a, flags, false, out, gap_min, gap_max, npieces, err);
-    re_ast_free(&a);
-    return rc;
+    return parse_and_split(src, len, flags, false, out, gap_min, gap_max, npieces, err);
 }
 
 int re_slow(const re_code *c)
