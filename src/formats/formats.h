@@ -77,4 +77,13 @@ void fmt_find_passwords(const uint8_t *d, size_t n, void (*add)(void *ud, const 
 /* Detected type name of a buffer (magic bytes, then text heuristics). */
 const char *fmt_detect(const uint8_t *d, size_t n);
 
+/* Value of a hex digit character, or -1 (shared by the MIME, RTF and PDF decoders). */
+static inline int fmt_hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 #endif

@@ -55,14 +55,6 @@ static int ieq_n(const char *a, const char *b, size_t n)
     return 1;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* Convert `in` from `charset` to UTF-8 into out (cap bytes incl. NUL). Unknown charsets and
  * conversion errors keep the bytes as they are. */
 static void to_utf8(const char *charset, const char *in, size_t inl, char *out, size_t cap)
@@ -132,9 +124,9 @@ static void decode_2047(const char *s, char *out, size_t cap)
                         for (const char *t = txt; t < end && rl < sizeof raw; t++) {
                             if (*t == '_')
                                 raw[rl++] = ' ';
-                            else if (*t == '=' && t + 2 < end + 1 && hexval(t[1]) >= 0 &&
-                                     hexval(t[2]) >= 0) {
-                                raw[rl++] = (char)(hexval(t[1]) * 16 + hexval(t[2]));
+                            else if (*t == '=' && t + 2 < end + 1 && fmt_hexval(t[1]) >= 0 &&
+                                     fmt_hexval(t[2]) >= 0) {
+                                raw[rl++] = (char)(fmt_hexval(t[1]) * 16 + fmt_hexval(t[2]));
                                 t += 2;
                             } else
                                 raw[rl++] = *t;
@@ -343,8 +335,8 @@ static int get_param(const char *v, const char *attr, char *out, size_t cap)
                     }
                 }
                 for (const char *t = vv; *t && sl + 1 < sizeof seg_raw; t++) {
-                    if (ext && *t == '%' && hexval(t[1]) >= 0 && hexval(t[2]) >= 0) {
-                        seg_raw[sl++] = (char)(hexval(t[1]) * 16 + hexval(t[2]));
+                    if (ext && *t == '%' && fmt_hexval(t[1]) >= 0 && fmt_hexval(t[2]) >= 0) {
+                        seg_raw[sl++] = (char)(fmt_hexval(t[1]) * 16 + fmt_hexval(t[2]));
                         t += 2;
                     } else
                         seg_raw[sl++] = *t;
@@ -431,8 +423,8 @@ static size_t qp_decode(const uint8_t *in, size_t n, uint8_t *out)
             out[w++] = in[i];
             continue;
         }
-        if (i + 2 < n + 0 && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
-            out[w++] = (uint8_t)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
+        if (i + 2 < n + 0 && fmt_hexval(in[i + 1]) >= 0 && fmt_hexval(in[i + 2]) >= 0) {
+            out[w++] = (uint8_t)(fmt_hexval(in[i + 1]) * 16 + fmt_hexval(in[i + 2]));
             i += 2;
             continue;
         }

@@ -76,23 +76,12 @@ static int w_end(writer *w)
     return w->rc;
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Each decoder returns KS_OK, 1 (malformed data; what was decoded is kept) or a negative KS_E*. */
 static int dec_ahx(writer *w, const uint8_t *d, size_t n)
 {
     int hi = -1;
     for (size_t i = 0; i < n && d[i] != '>'; i++) {
-        int v = hexval(d[i]);
+        int v = fmt_hexval(d[i]);
         if (v < 0)
             continue;
         if (hi < 0)

@@ -25,17 +25,6 @@
 static int is_alpha(uint8_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* At d[i] == '\\': parse a control word; sets *word, *wl (letters), *param (-1 if none, capped) and
  * returns the index after it (and after its space delimiter). Control symbols (\x) have wl 0. */
 static size_t ctl_word(const uint8_t *d, size_t n, size_t i, const uint8_t **word, size_t *wl,
@@ -146,7 +135,7 @@ static size_t decode_objdata(fmt_sink *k, const uint8_t *d, size_t n, size_t i, 
             }
             i = j;
         } else {
-            int v = hexval(c);
+            int v = fmt_hexval(c);
             if (v >= 0) {
                 if (hi < 0) {
                     hi = v;
