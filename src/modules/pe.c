@@ -81,6 +81,14 @@ uint64_t pe_dir_entry(const pe_file *pe, int entry)
     return 0;
 }
 
+int64_t pe_dir_offset(const pe_file *pe, int entry)
+{
+    uint64_t de = pe_dir_entry(pe, entry);
+    if (!de || pe_u32(pe, de) == 0)
+        return -1;
+    return pe_rva_to_offset(pe, pe_u32(pe, de));
+}
+
 int64_t pe_rva_to_offset(const pe_file *pe, uint64_t rva)
 {
     uint32_t lowest = 0xffffffffu, srva = 0, soff = 0, sraw = 0;
@@ -344,12 +352,8 @@ static int walk_resources(pe_load *L, uint64_t dir, uint64_t rsrc, int level, rs
 static void parse_resources(pe_load *L)
 {
     pe_file *pe = L->pe;
-    uint64_t de = pe_dir_entry(pe, 2);
     rsrc_state st = {-1, -1, -1};
-    int64_t o;
-    if (!de || pe_u32(pe, de) == 0)
-        return;
-    o = pe_rva_to_offset(pe, pe_u32(pe, de));
+    int64_t o = pe_dir_offset(pe, 2);
     if (o < 0 || !pe_fits(pe, (uint64_t)o, 16))
         return;
     SETI(pe_u32(pe, (uint64_t)o + 4), "resource_timestamp");
@@ -731,16 +735,14 @@ pe_dll *pe_parse_imports(pe_file *pe, int64_t *ndlls, int64_t *nfuncs, int *nome
 {
     pe_dll *head = NULL, *tail = NULL;
     int64_t nd = 0, nf = 0;
-    uint64_t de = pe_dir_entry(pe, 1), desc;
+    uint64_t desc;
     int64_t off;
     int parsed = 0;
     if (ndlls)
         *ndlls = 0;
     if (nfuncs)
         *nfuncs = 0;
-    if (!de || pe_u32(pe, de) == 0)
-        return NULL;
-    off = pe_rva_to_offset(pe, pe_u32(pe, de));
+    off = pe_dir_offset(pe, 1);
     if (off < 0)
         return NULL;
     for (desc = (uint64_t)off; pe_fits(pe, desc, 20) && pe_u32(pe, desc + 12) != 0 &&
@@ -814,7 +816,7 @@ pe_dll *pe_parse_delayed(pe_file *pe, int64_t *ndlls, int64_t *nfuncs, int *nome
 {
     pe_dll *head = NULL, *tail = NULL;
     int64_t nd = 0, nf = 0;
-    uint64_t de = pe_dir_entry(pe, 13), desc;
+    uint64_t desc;
     uint64_t base = pe->is64 ? pe_u64(pe, pe->opt + 24) : pe_u32(pe, pe->opt + 28);
     uint64_t image_size = pe_u32(pe, pe->opt + 56);
     uint64_t psz = pe->is64 ? 8 : 4;
@@ -824,9 +826,7 @@ pe_dll *pe_parse_delayed(pe_file *pe, int64_t *ndlls, int64_t *nfuncs, int *nome
         *ndlls = 0;
     if (nfuncs)
         *nfuncs = 0;
-    if (!de || pe_u32(pe, de) == 0)
-        return NULL;
-    off = pe_rva_to_offset(pe, pe_u32(pe, de));
+    off = pe_dir_offset(pe, 13);
     if (off < 0)
         return NULL;
     for (desc = (uint64_t)off; pe_fits(pe, desc, 32) && !*nomem; desc += 32) {

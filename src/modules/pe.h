@@ -93,6 +93,8 @@ int pe_open(pe_file *pe, const uint8_t *d, size_t n);
 int64_t pe_rva_to_offset(const pe_file *pe, uint64_t rva);
 /* Offset of data directory `entry` (8 bytes: rva, size), or 0 if outside the optional header. */
 uint64_t pe_dir_entry(const pe_file *pe, int entry);
+/* File offset of data directory `entry`'s data, or -1 when it is absent or maps outside the file. */
+int64_t pe_dir_offset(const pe_file *pe, int entry);
 
 /* Import lists (standard / delayed), as YARA builds them for imphash() and imports(). The
  * counts are returned through the out parameters when non-NULL. NULL with *nomem set on OOM. */
