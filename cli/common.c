@@ -223,6 +223,7 @@ const char *cli_error_text(int rc)
     case KS_ESTACK: return "stack overflow while evaluating condition (see --stack-size argument)";
     case KS_ETYPE: return "invalid type for external variable";
     case KS_ELIMIT: return "too many matches";
+    case KS_EMODDATA: return "error: 57";   /* yara 4.2.3 prints its code: ERROR_INVALID_MODULE_DATA */
     default: return ks_strerror(rc);
     }
 }

@@ -36,7 +36,8 @@ enum {
     KS_EINTERNAL = -9,   /* internal error (a bug) */
     KS_ESTACK = -10,     /* evaluation stack / recursion limit */
     KS_EUNDEF = -11,     /* undefined identifier / external */
-    KS_ETYPE = -12       /* type mismatch */
+    KS_ETYPE = -12,      /* type mismatch */
+    KS_EMODDATA = -13    /* a module's data (e.g. -x cuckoo=report) is invalid */
 };
 const char *ks_strerror(int rc);
 

@@ -102,6 +102,11 @@ include "ns.yar"
 rule includer { condition: in_ns }
 EOF
 
+cat > cuckoo.yar <<'EOF'
+import "cuckoo"
+rule ck { condition: true }
+EOF
+
 cat > modules.yar <<'EOF'
 import "math"
 rule entropyish { condition: math.entropy(0, filesize) >= 0 }
@@ -123,6 +128,7 @@ ln -s ../d1.bin dir/link.bin
 ln -s . dir/sub/self
 printf 'd1.bin\n\nmissing.bin\ndir/sub\nd2.bin\n d1.bin\n' > list.txt
 printf 'x\n' > mod.dat
+printf '{bad' > bad.json
 
 # ------------------------------------------------------------------ runner
 pass=0
@@ -206,6 +212,7 @@ run_case bad_int -p abc basic.yar d1.bin
 run_case missing_value -t
 run_case module_data_syntax -x math basic.yar d1.bin
 run_case module_data_missing -x math=nothere.dat basic.yar d1.bin
+run_case module_data_invalid -x cuckoo=bad.json cuckoo.yar d1.bin
 run_case no_warnings -w basic.yar d1.bin
 run_case fail_on_warnings_clean --fail-on-warnings basic.yar d1.bin
 run_case module_print -D modules.yar d1.bin

@@ -17,6 +17,7 @@ const char *ks_strerror(int rc)
     case KS_ESTACK: return "evaluation stack or recursion limit reached";
     case KS_EUNDEF: return "undefined identifier";
     case KS_ETYPE: return "type mismatch";
+    case KS_EMODDATA: return "invalid module data";
     default: return "unknown error";
     }
 }

@@ -411,6 +411,13 @@ static int visit(fmt_sink *k, frame *parent, const char *label, const char *name
         rc = KS_ETIMEOUT;
         goto restore;
     }
+    if (src == KS_EMODDATA || src == KS_ENOMEM) {
+        /* not this object's fault: every other object would fail the same way */
+        k->rc = src;
+        k->stop = 1;
+        rc = src;
+        goto restore;
+    }
     if (src != KS_OK)
         fmt_note(k, "scan-error: %s", ks_strerror(src));
 

@@ -190,8 +190,12 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
         if (!root) { rc = KS_ENOMEM; goto out; }
         s->mods[i] = root;
         if (m->declare(root) != 0) { rc = KS_ENOMEM; goto out; }
-        if (m->load && m->load(root, data, len, s->moddata[i], s->moddata_len[i]) < 0) {
-            /* a module that cannot parse the data leaves its values undefined */
+        if (m->load) {
+            /* A module that cannot parse the scanned data leaves its values undefined and
+             * returns 0; a negative return means its -x module data is unusable, which fails
+             * the scan as in yara (ERROR_INVALID_MODULE_DATA). */
+            int lr = m->load(root, data, len, s->moddata[i], s->moddata_len[i]);
+            if (lr < 0) { rc = lr == KS_ENOMEM ? KS_ENOMEM : KS_EMODDATA; goto out; }
         }
         if (cb) {
             ks_event ev = {KS_EV_MODULE_IMPORTED, NULL, NULL, name};
