@@ -61,6 +61,8 @@ static long long opt_max_object_size = 100LL << 20;
 static long long opt_max_input_size = 400LL << 20;
 static long long opt_extract_time = 120;
 static int opt_notes;
+static long long opt_spill_threshold = 16LL << 20;
+static const char *opt_tmp_dir;
 
 static const cli_opt scan_opts[] = {
     {0, "atom-quality-table", OPT_STR, &opt_atom_table, "FILE",
@@ -121,6 +123,11 @@ static const cli_opt scan_opts[] = {
      "extraction: extracted bytes per file (default=419430400)"},
     {0, "max-extract-time", OPT_INT, &opt_extract_time, "SECONDS",
      "extraction: time per file (default=120)"},
+    {0, "spill-threshold", OPT_INT, &opt_spill_threshold, "BYTES",
+     "extraction: an object decoded past BYTES moves to a temporary file (default=16777216, "
+     "0=never)"},
+    {0, "tmp-dir", OPT_STR, &opt_tmp_dir, "DIR",
+     "extraction: directory for those files (default: $TMPDIR, else /tmp)"},
     {0, "print-notes", OPT_FLAG, &opt_notes, NULL,
      "text format: print extraction notes (limits, parse errors, passwords) on stderr"},
     {0, NULL, 0, NULL, NULL, NULL}};
@@ -377,7 +384,7 @@ static int setup_scanner(ks_scanner **out)
             return -1;
         }
     }
-    ks_scanner_set_flags(s, opt_fast ? KS_SCAN_FAST : 0);
+    ks_scanner_set_flags(s, (opt_fast ? KS_SCAN_FAST : 0) | (opt_negate ? 0 : KS_SCAN_MATCHES_ONLY));
     *out = s;
     return 0;
 }
@@ -399,6 +406,8 @@ static int tree_options(cli_tree_opts *to)
         if (to->x.max_seconds == 0 || left < (long long)to->x.max_seconds)
             to->x.max_seconds = (uint32_t)left;
     }
+    to->x.spill_threshold = opt_spill_threshold < 0 ? 0 : (uint64_t)opt_spill_threshold;
+    to->x.tmp_dir = opt_tmp_dir;
     to->json = opt_format && strcmp(opt_format, "json") == 0;
     to->strings = opt_strings;
     to->rules = g_rules;

@@ -142,7 +142,9 @@ void ks_scanner_set_timeout(ks_scanner *s, int seconds);           /* 0 = none *
 int ks_scanner_set_module_data(ks_scanner *s, const char *module, const void *data, size_t len);
 
 enum {
-    KS_SCAN_FAST = 1            /* yara -f: stop searching a string after its first match */
+    KS_SCAN_FAST = 1,           /* yara -f: stop searching a string after its first match */
+    KS_SCAN_MATCHES_ONLY = 2    /* report no KS_EV_RULE_NOMATCH events (saves a callback per
+                                   rule and scan when non-matching rules are of no interest) */
 };
 void ks_scanner_set_flags(ks_scanner *s, int flags);
 
@@ -212,6 +214,12 @@ typedef struct ks_extract_opts {
                                     of its container is a bomb; default 250 (0 = no check) */
     uint32_t max_mime_nesting;   /* multipart levels inside one message; default 64 */
     int no_hashes;               /* 1: skip MD5/SHA-1/SHA-256 */
+    uint64_t spill_threshold;    /* an object being decoded/decompressed that grows past this
+                                    moves to an unlinked temporary file (mapped when scanned)
+                                    instead of anonymous memory; default 16 MB (0 = never) */
+    const char *tmp_dir;         /* where those files go (created with mode 0600, unlinked at
+                                    once); NULL = $TMPDIR, else /tmp. Read during the walk only.
+                                    Cannot create one: a "spill: ..." note, kept in memory */
 } ks_extract_opts;
 /* Fill *o with the defaults above. */
 void ks_extract_opts_init(ks_extract_opts *o);
@@ -248,6 +256,14 @@ typedef struct ks_tree_event {
 /* Return 0 to continue, 1 to stop the whole walk (KS_OK is still returned), negative to abort
  * (that code is returned). */
 typedef int (*ks_tree_fn)(ks_scanner *s, const ks_tree_event *ev, void *ud);
+
+/* Describe the object the next scan of `s` is about (the `kensa` rules module reads it:
+ * kensa.type, kensa.depth, kensa.path, ...). The struct is copied, its strings are not: they
+ * must stay valid until that scan returns. It applies to the next ks_scanner_scan_mem/scan_file
+ * only (cleared when the scan ends); NULL clears it. ks_scan_tree() calls it before each object.
+ * Without it the `kensa` module describes the data as a root object (type detected from the
+ * bytes, depth 0, path = the file given to ks_scanner_scan_file(), or ""). */
+void ks_scanner_set_object(ks_scanner *s, const ks_object_info *obj);
 
 /* Walk and scan the object tree of `data`. `name` is the root's path (e.g. the file name); opts
  * NULL = defaults. Returns KS_OK, KS_ETIMEOUT (scanner timeout), KS_ENOMEM, or the callback's

@@ -39,11 +39,22 @@ static size_t byte_pattern(char *out, uint8_t b, uint8_t m)
     return n;
 }
 
-/* hs_compile_lit_multi takes only unmasked, non-empty atoms; it also rejects a leading NUL
- * (it sees an empty string) */
+/* Leading NUL bytes of an atom searched in the literal database (hs_compile_lit_multi sees a
+ * pattern starting with NUL as empty). They are left out of the pattern: its hits end where the
+ * atom's do, and the verification reads the whole atom from the data anyway. */
+static uint32_t lead_nuls(const pf_atom *a)
+{
+    uint32_t k = 0;
+    while (k < a->len && a->bytes[k] == 0) k++;
+    return k;
+}
+
+/* hs_compile_lit_multi takes only unmasked atoms; one with leading NULs only if 4 bytes or more
+ * remain without them (a shorter rest, like the 01 of 00 00 00 00 01, would hit everywhere) */
 int pf_lit_capable(const pf_atom *a)
 {
-    if (a->len == 0 || a->bytes[0] == 0) return 0;
+    uint32_t z = lead_nuls(a);
+    if (a->len == 0 || (z && a->len - z < 4)) return 0;
     for (uint32_t k = 0; k < a->len; k++)
         if (a->mask[k] != 0xFF) return 0;
     return 1;
@@ -75,8 +86,9 @@ int pf_build(const pf_atom *atoms, uint32_t n, pf_db **out, char *err, size_t er
     for (uint32_t i = 0; i < n; i++) {
         const pf_atom *a = &atoms[i];
         if (a->lit && pf_lit_capable(a)) {
-            lpats[nl] = (const char *)a->bytes;
-            llens[nl] = a->len;
+            uint32_t skip = lead_nuls(a);
+            lpats[nl] = (const char *)a->bytes + skip;
+            llens[nl] = a->len - skip;
             lflags[nl] = a->nocase ? HS_FLAG_CASELESS : 0;
             lids[nl++] = i;
             if (a->len > db->lit_max_len) db->lit_max_len = a->len;

@@ -146,6 +146,18 @@ int re_verify(const re_code *c, uint32_t ai, const uint8_t *data, size_t size, s
  */
 int re_fwd_prefix(const re_code *c, uint32_t ai, int form, uint8_t val[8], uint8_t mask[8]);
 
+/*
+ * A second necessary condition, for hex strings run by the fast executor (no alternatives, not
+ * wide): some 4 exact bytes `key` the forward program of atom `ai` must read at
+ * data[pos + d + g] for some g in [jmin, jmax], pos being the atom's first byte. The key is the
+ * 4 bytes right after the program's first jump (d = the byte steps before it, [jmin, jmax] its
+ * range, at most 32 wide) or, without a usable jump, the last 4 exact bytes in a row of its
+ * straight part past the atom (jmin = jmax = 0). Returns 1 when found, 0 otherwise. The engine
+ * uses it to pick, among many targets sharing one atom, the few worth verifying.
+ */
+int re_fwd_key(const re_code *c, uint32_t ai, uint32_t *d, uint32_t *jmin, uint32_t *jmax,
+               uint8_t key[4]);
+
 /* Unanchored search of the whole pattern in s[0..len) (for the `matches` operator and module
  * functions taking a regex). Returns 1 if found, 0 if not, negative on error. */
 int re_search(const re_code *c, const uint8_t *s, size_t len);

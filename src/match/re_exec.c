@@ -561,3 +561,64 @@ out:
     free(cl); free(nl); free(cst); free(nst); free(stack); free(mark);
     return found;
 }
+
+int re_fwd_key(const re_code *c, uint32_t ai, uint32_t *d, uint32_t *jmin, uint32_t *jmax,
+               uint8_t key[4])
+{
+    if (!c || ai >= c->natoms || !c->fast_hex || (c->flags & RE_WIDE))
+        return 0;
+    const re_atom *at = &re_atoms(c)[ai];
+    const uint8_t *code = (const uint8_t *)c + c->code_off;
+    uint32_t len = c->code_len, pc = at->fwd;
+    uint32_t n = 0;                /* byte ops walked from the atom's first byte */
+    uint32_t run = 0;              /* exact bytes in a row just before n */
+    uint8_t last[4];
+    for (int steps = 0; steps < 4096; steps++) {
+        uint32_t sz = isize(code, len, pc);
+        if (sz == 0)
+            return 0;
+        uint8_t op = code[pc];
+        if (op == OP_LIT) {
+            last[run % 4] = code[pc + 1];
+            run++;
+            n++;
+        } else if (op == OP_MASKED || op == OP_ANY) {
+            run = 0;
+            n++;
+        } else if (op == OP_REPANY) {
+            uint16_t lo, hi;
+            memcpy(&lo, code + pc + 1, 2);
+            memcpy(&hi, code + pc + 3, 2);
+            if (hi < lo || hi - lo > 32)
+                break;
+            /* the first 4 bytes after the jump, if exact */
+            uint32_t q = pc + sz, k = 0;
+            while (k < 4) {
+                uint32_t s2 = isize(code, len, q);
+                if (s2 == 0 || code[q] != OP_LIT)
+                    break;
+                key[k++] = code[q + 1];
+                q += s2;
+            }
+            if (k == 4) {
+                *d = n;
+                *jmin = lo;
+                *jmax = hi;
+                return 1;
+            }
+            break;
+        } else {
+            break;             /* MATCH or anything else: straight part ends */
+        }
+        pc += sz;
+    }
+    /* no usable jump: the last 4 exact bytes in a row of the straight part, past the atom */
+    if (run >= 4 && n - 4 >= at->len) {
+        for (int k = 0; k < 4; k++)
+            key[k] = last[(run - 4 + (uint32_t)k) % 4];
+        *d = n - 4;
+        *jmin = *jmax = 0;
+        return 1;
+    }
+    return 0;
+}

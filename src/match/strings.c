@@ -312,10 +312,11 @@ static uint32_t uf_find(uint32_t *par, uint32_t a)
 
 /* Choose the atoms the literal database may search (pf_atom.lit). It reports its hits after the
  * regex database's, so a string's hits must all come from one database to keep their end-offset
- * order (which decides the first match under -f and the matches kept at the match limit), and
- * every regex/hex atom stays in the regex database (ties at one end offset are sorted there).
- * Atoms linked by a string form a group; a group goes to the literal database only if none of
- * its atoms is a regex/hex atom or unfit for it (pf_lit_capable). */
+ * order (which decides the first match under -f, the matches kept at the match limit, and the
+ * tie order of a string's atoms at one end offset). Atoms linked by a string form a group; a
+ * group goes to the literal database only if all its atoms fit it (pf_lit_capable: no masked
+ * byte). Measured on signature-base: the literal database scans several times faster per
+ * pattern, and moving the unmasked hex atoms there roughly halved prefilter time. */
 static int mark_literal_atoms(const ks_tables *t, atom_map *am, const pending_vec *pend)
 {
     uint32_t *par = malloc(((size_t)am->n + 1) * sizeof *par);
@@ -326,7 +327,6 @@ static int mark_literal_atoms(const ks_tables *t, atom_map *am, const pending_ve
     for (uint32_t i = 0; i < t->strs.n; i++) first[i] = KS_NONE;
     for (uint32_t i = 0; i < pend->n; i++) {
         uint32_t a = pend->v[i].atom, si = pend->v[i].t.str;
-        if (pend->v[i].t.kind != TG_LIT) bad[a] = 1;
         if (first[si] == KS_NONE) { first[si] = a; continue; }
         uint32_t x = uf_find(par, first[si]), y = uf_find(par, a);
         if (x != y) par[x] = y;
@@ -338,6 +338,97 @@ static int mark_literal_atoms(const ks_tables *t, atom_map *am, const pending_ve
     free(first);
     free(bad);
     return KS_OK;
+}
+
+/* ------------------------------------------------------------------ target classes */
+
+#define CLASS_MIN_TARGETS 8      /* an atom shared by fewer keyed targets keeps the plain loop */
+
+typedef struct keyed { int64_t rel; uint32_t jmin, jmax, key, target; } keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    if (x->rel != y->rel) return x->rel < y->rel ? -1 : 1;
+    if (x->jmin != y->jmin) return x->jmin < y->jmin ? -1 : 1;
+    if (x->jmax != y->jmax) return x->jmax < y->jmax ? -1 : 1;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->target < y->target ? -1 : x->target > y->target;
+}
+
+/* Atoms shared by many hex targets (hundreds of version-info strings starting with the same
+ * wide field name, say) would verify every one of them at each hit. For those atoms, targets
+ * with a second key (re_fwd_key) move behind the plain ones and are grouped into classes; at a
+ * hit only the targets whose key is present are processed. The key is a necessary condition of
+ * re_verify, so results do not change; the order of targets within one hit never mattered
+ * (each belongs to another string; ties are sorted at flush). */
+static int build_classes(const ks_tables *t, strings_rt *rt)
+{
+    uint32_t na = rt->natoms;
+    rt->tsplit = malloc(((size_t)na + 1) * sizeof *rt->tsplit);
+    rt->cfirst = malloc(((size_t)na + 2) * sizeof *rt->cfirst);
+    if (!rt->tsplit || !rt->cfirst) return KS_ENOMEM;
+    keyed *kb = NULL;
+    pf_target *plain = NULL;
+    uint32_t kcap = 0;
+    int rc = KS_OK;
+    for (uint32_t a = 0; a < na && rc == KS_OK; a++) {
+        uint32_t b = rt->tfirst[a], e = rt->tfirst[a + 1];
+        rt->tsplit[a] = e;
+        rt->cfirst[a] = rt->classes.n;
+        if (e - b < CLASS_MIN_TARGETS) continue;
+        if (e - b > kcap) {
+            free(kb);
+            free(plain);
+            kcap = e - b;
+            kb = malloc((size_t)kcap * sizeof *kb);
+            plain = malloc((size_t)kcap * sizeof *plain);
+            if (!kb || !plain) { rc = KS_ENOMEM; break; }
+        }
+        uint32_t nk = 0, np = 0;
+        for (uint32_t k = b; k < e; k++) {
+            const pf_target *tg = &rt->targets.v[k];
+            uint32_t d, lo, hi;
+            uint8_t key[4];
+            if (tg->kind == TG_RE &&
+                re_fwd_key(rules_re(t, tg->x), tg->atom, &d, &lo, &hi, key)) {
+                kb[nk].rel = (int64_t)d - tg->ext - tg->alen;
+                kb[nk].jmin = lo;
+                kb[nk].jmax = hi;
+                kb[nk].key = (uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16 |
+                             (uint32_t)key[3] << 24;
+                kb[nk].target = k;
+                nk++;
+            } else {
+                plain[np++] = *tg;
+            }
+        }
+        if (nk < CLASS_MIN_TARGETS) continue;
+        qsort(kb, nk, sizeof *kb, keyed_cmp);
+        /* new layout of the atom's targets: plain ones (in their order), then keyed ones in
+         * class/key order; gent refers to the new positions */
+        pf_target *keyedt = malloc((size_t)nk * sizeof *keyedt);
+        if (!keyedt) { rc = KS_ENOMEM; break; }
+        for (uint32_t i = 0; i < nk; i++) keyedt[i] = rt->targets.v[kb[i].target];
+        memcpy(rt->targets.v + b, plain, (size_t)np * sizeof *plain);
+        memcpy(rt->targets.v + b + np, keyedt, (size_t)nk * sizeof *keyedt);
+        free(keyedt);
+        rt->tsplit[a] = b + np;
+        for (uint32_t i = 0; i < nk && rc == KS_OK; i++) {
+            if (i == 0 || kb[i].rel != kb[i - 1].rel || kb[i].jmin != kb[i - 1].jmin ||
+                kb[i].jmax != kb[i - 1].jmax) {
+                tclass c = {kb[i].rel, kb[i].jmin, kb[i].jmax, rt->gent.n, 0};
+                if ((rc = vec_push(rt->classes, c)) != KS_OK) break;
+            }
+            gentry g = {kb[i].key, b + np + i};
+            if ((rc = vec_push(rt->gent, g)) != KS_OK) break;
+            rt->classes.v[rt->classes.n - 1].n++;
+        }
+    }
+    rt->cfirst[na] = rt->classes.n;
+    free(kb);
+    free(plain);
+    return rc;
 }
 
 int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen)
@@ -457,6 +548,9 @@ int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen)
         }
         free(first_atom); free(multi); free(tmp); free(cp);
     }
+    if ((rc = build_classes(t, rt)) != KS_OK) goto out;
+    for (uint32_t si = 0; si < t->strs.n; si++)
+        if (t->strs.v[si].re_count > 1 && (rc = vec_push(rt->chained, si)) != KS_OK) goto out;
     if ((rc = mark_literal_atoms(t, &am, &pend)) != KS_OK) goto out;
     rc = pf_build(am.atoms, am.n, &rt->db, err, errlen);
 out:
@@ -475,6 +569,11 @@ void strings_free(strings_rt *rt)
     vec_free(rt->targets);
     vec_free(rt->everywhere);
     free(rt->tfirst);
+    free(rt->tsplit);
+    free(rt->cfirst);
+    vec_free(rt->classes);
+    vec_free(rt->gent);
+    vec_free(rt->chained);
     free(rt->piece_str);
     free(rt->piece_no);
     pf_free(rt->db);
@@ -501,14 +600,30 @@ void strings_state_free(const ks_tables *t, strings_state *st)
     free(st->pieces);
     free(st->too_many);
     pf_scratch_free(st->scratch);
+    vec_free(st->hit);
+    vec_free(st->hitp);
     memset(st, 0, sizeof *st);
 }
 
+/* Only the strings and pieces that matched have state to clear (the hit lists name them), so a
+ * reset costs nothing for the thousands of strings a file never matches. If a hit list could
+ * not grow, every entry is cleared. */
 void strings_state_reset(const ks_tables *t, strings_state *st)
 {
-    for (uint32_t i = 0; i < t->strs.n; i++) st->m[i].n = 0;
-    for (uint32_t i = 0; i < t->res.n; i++) st->pieces[i].n = 0;
-    memset(st->too_many, 0, t->strs.n);
+    if (st->hit_lost) {
+        for (uint32_t i = 0; i < t->strs.n; i++) st->m[i].n = 0;
+        for (uint32_t i = 0; i < t->res.n; i++) st->pieces[i].n = 0;
+        memset(st->too_many, 0, t->strs.n);
+        st->hit_lost = 0;
+    } else {
+        for (uint32_t k = 0; k < st->hit.n; k++) {
+            st->m[st->hit.v[k]].n = 0;
+            st->too_many[st->hit.v[k]] = 0;
+        }
+        for (uint32_t k = 0; k < st->hitp.n; k++) st->pieces[st->hitp.v[k]].n = 0;
+    }
+    st->hit.n = 0;
+    st->hitp.n = 0;
 }
 
 /* ------------------------------------------------------------------ recording */
@@ -571,7 +686,9 @@ static void add_match(scan_ctx *x, uint32_t si, int64_t off, uint32_t len, int32
         st->too_many[si] = 1;
         return;
     }
+    uint32_t before = l->n;
     record(l, off, len, key, replace);
+    if (before == 0 && l->n == 1 && vec_push(st->hit, si) != KS_OK) st->hit_lost = 1;
 }
 
 static int eqcase(const uint8_t *a, const uint8_t *b, size_t n)
@@ -590,7 +707,10 @@ static int re_emit(size_t start, size_t len, int wide, void *ud)
     if ((s->mods & M_FULLWORD) && !fullword_ok(x->data, x->size, start, len, wide)) return 0;
     if (s->re_count > 1) {
         match_list *l = &x->st->pieces[tg->x];
+        uint32_t before = l->n;
         if (l->n < KS_MAX_MATCHES) record(l, (int64_t)start, (uint32_t)len, -1, x->greedy);
+        if (before == 0 && l->n == 1 && vec_push(x->st->hitp, tg->x) != KS_OK)
+            x->st->hit_lost = 1;
         return 0;
     }
     add_match(x, tg->str, (int64_t)start, (uint32_t)len, -1, x->greedy);
@@ -690,28 +810,50 @@ static inline int prefix_ok(const scan_ctx *x, const pf_target *tg, uint64_t end
     return 0;
 }
 
+static inline void hit_target(scan_ctx *x, const pf_target *tg, uint64_t end)
+{
+    if (tg->kind == TG_LIT) { verify(x, tg, end); return; }
+    if (tg->ext) { verify(x, tg, end - tg->ext); return; }
+    if (tg->nf && !prefix_ok(x, tg, end)) return;
+    if (tg->solo) { verify(x, tg, end); return; }
+    /* hits of strings with several atoms: verified per end offset in YARA's tie order */
+    if (x->ntie && end != x->tie_end) flush_ties(x);
+    x->tie_end = end;
+    if (x->ntie == x->tie_cap) {
+        uint32_t nc = x->tie_cap ? x->tie_cap * 2 : 64;
+        const pf_target **nt = realloc(x->ties, nc * sizeof *nt);
+        if (!nt) { verify(x, tg, end); return; }
+        x->ties = nt;
+        x->tie_cap = nc;
+    }
+    x->ties[x->ntie++] = tg;
+}
+
 static int on_hit(uint32_t id, uint64_t end, void *ud)
 {
     scan_ctx *x = ud;
     const strings_rt *rt = x->rt;
     if (id >= rt->natoms) return 0;
-    for (uint32_t k = rt->tfirst[id]; k < rt->tfirst[id + 1]; k++) {
-        const pf_target *tg = &rt->targets.v[k];
-        if (tg->kind == TG_LIT) { verify(x, tg, end); continue; }
-        if (tg->ext) { verify(x, tg, end - tg->ext); continue; }
-        if (tg->nf && !prefix_ok(x, tg, end)) continue;
-        if (tg->solo) { verify(x, tg, end); continue; }
-        /* hits of strings with several atoms: verified per end offset in YARA's tie order */
-        if (x->ntie && end != x->tie_end) flush_ties(x);
-        x->tie_end = end;
-        if (x->ntie == x->tie_cap) {
-            uint32_t nc = x->tie_cap ? x->tie_cap * 2 : 64;
-            const pf_target **nt = realloc(x->ties, nc * sizeof *nt);
-            if (!nt) { verify(x, tg, end); continue; }
-            x->ties = nt;
-            x->tie_cap = nc;
+    for (uint32_t k = rt->tfirst[id]; k < rt->tsplit[id]; k++)
+        hit_target(x, &rt->targets.v[k], end);
+    for (uint32_t c = rt->cfirst[id]; c < rt->cfirst[id + 1]; c++) {
+        const tclass *cl = &rt->classes.v[c];
+        const gentry *ge = rt->gent.v + cl->first;
+        for (uint32_t g = cl->jmin; g <= cl->jmax; g++) {
+            int64_t q = (int64_t)end + cl->rel + g;
+            if (q < 0 || (uint64_t)q + 4 > x->size) continue;
+            const uint8_t *p = x->data + q;
+            uint32_t key = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                           (uint32_t)p[3] << 24;
+            uint32_t lo = 0, hi = cl->n;
+            while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (ge[mid].key < key) lo = mid + 1;
+                else hi = mid;
+            }
+            for (; lo < cl->n && ge[lo].key == key; lo++)
+                hit_target(x, &rt->targets.v[ge[lo].target], end);
         }
-        x->ties[x->ntie++] = tg;
     }
     return 0;
 }
@@ -723,9 +865,9 @@ static void assemble_chains(scan_ctx *x)
     const ks_tables *t = x->t;
     int64_t *fa = malloc(CHAIN_FRONTIER * sizeof *fa), *fb = malloc(CHAIN_FRONTIER * sizeof *fb);
     if (!fa || !fb) { free(fa); free(fb); return; }
-    for (uint32_t si = 0; si < t->strs.n; si++) {
+    for (uint32_t ci = 0; ci < x->rt->chained.n; ci++) {
+        uint32_t si = x->rt->chained.v[ci];
         const ks_str *s = &t->strs.v[si];
-        if (s->re_count < 2) continue;
         const match_list *p0 = &x->st->pieces[s->re_first];
         for (uint32_t h = 0; h < p0->n; h++) {
             uint32_t nf = 1;

@@ -52,6 +52,19 @@ typedef struct pf_target {
     uint64_t fval[2], fmask[2];  /* TG_RE prefix filters (re_fwd_prefix), little-endian words */
 } pf_target;
 
+/* Targets sharing one atom, dispatched by a second key (re_fwd_key) instead of one by one: a
+ * hit ending at `end` looks up the 4 bytes at end + rel + g, g in [jmin, jmax], among the
+ * class's sorted keys (gent[first .. first+n)). */
+typedef struct tclass {
+    int64_t rel;
+    uint32_t jmin, jmax;
+    uint32_t first, n;
+} tclass;
+typedef struct gentry {
+    uint32_t key;        /* 4 bytes, little-endian */
+    uint32_t target;     /* index into targets */
+} gentry;
+
 typedef struct strings_rt {
     VEC(str_variant) vars;
     VEC(uint8_t) bytes;
@@ -59,6 +72,12 @@ typedef struct strings_rt {
     VEC(pf_target) targets;      /* grouped by atom id */
     uint32_t *tfirst;            /* atom id -> first target; tfirst[natoms] = targets.n */
     uint32_t natoms;
+    uint32_t *tsplit;            /* atom id -> end of the targets checked one by one; targets
+                                    [tsplit, tfirst[id+1]) are reached through classes */
+    uint32_t *cfirst;            /* atom id -> its classes [cfirst[id], cfirst[id+1]) */
+    VEC(tclass) classes;
+    VEC(gentry) gent;
+    VEC(uint32_t) chained;       /* strings with chained pieces (re_count > 1) */
     VEC(pf_target) everywhere;   /* targets with no atom: verified at every offset */
     pf_db *db;
     uint32_t *piece_str;         /* res index -> string index (KS_NONE for condition regexes) */
@@ -84,6 +103,9 @@ typedef struct strings_state {
     uint8_t *too_many;           /* per string: hit the match limit */
     pf_scratch *scratch;
     int fast;                    /* stop recording a string after its first match */
+    VEC(uint32_t) hit;           /* strings with at least one match, in order of first match */
+    VEC(uint32_t) hitp;          /* chained pieces with at least one match */
+    int hit_lost;                /* a hit list could not grow: it is incomplete */
 } strings_state;
 
 int strings_state_init(const ks_tables *t, const strings_rt *rt, strings_state *st);

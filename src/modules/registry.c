@@ -18,12 +18,14 @@ extern const ks_module ks_module_magic;
 extern const ks_module ks_module_cuckoo;
 extern const ks_module ks_module_macho;
 extern const ks_module ks_module_dex;
+extern const ks_module ks_module_kensa;
 
 const ks_module *const ks_builtin_modules[] = {
     &ks_module_tests, &ks_module_hash, &ks_module_math, &ks_module_time, &ks_module_console,
     &ks_module_elf, &ks_module_dotnet, &ks_module_magic,
     &ks_module_pe,
     &ks_module_cuckoo, &ks_module_macho, &ks_module_dex,
+    &ks_module_kensa,
     NULL,
 };
 

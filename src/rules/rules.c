@@ -17,6 +17,7 @@
 #include "rules/rules.h"
 #include "match/re.h"
 #include "match/strings.h"
+#include "eval/needs.h"
 #include "eval/object.h"
 
 #define FORMAT_VERSION 1
@@ -29,6 +30,10 @@ int rules_finish(ks_rules *r)
     if (!r->srt) return KS_ENOMEM;
     int rc = strings_build(t, r->srt, err, sizeof err);
     if (rc != KS_OK) { free(r->srt); r->srt = NULL; return rc; }
+    r->needs = calloc(1, sizeof(needs_rt));
+    if (!r->needs) return KS_ENOMEM;
+    rc = needs_build(t, r->needs);
+    if (rc != KS_OK) { free(r->needs); r->needs = NULL; return rc; }
     r->infos = calloc((size_t)t->rules.n + 1, sizeof *r->infos);
     r->tag_ptrs = calloc((size_t)t->u32s.n + 1, sizeof *r->tag_ptrs);
     r->meta_views = calloc((size_t)t->metas.n + 1, sizeof *r->meta_views);
@@ -65,6 +70,7 @@ void ks_rules_destroy(ks_rules *r)
 {
     if (!r) return;
     if (r->srt) { strings_free(r->srt); free(r->srt); }
+    if (r->needs) { needs_free(r->needs); free(r->needs); }
     free(r->infos);
     free(r->tag_ptrs);
     free(r->meta_views);

@@ -24,6 +24,7 @@
 struct ks_object;
 struct re_code;
 struct strings_rt;
+struct needs_rt;
 
 #define KS_NONE UINT32_MAX
 
@@ -176,6 +177,7 @@ struct ks_rules {
     ks_tables t;
     /* run-time, rebuilt from the tables */
     struct strings_rt *srt;
+    struct needs_rt *needs;    /* per rule: strings it cannot match without (eval/needs.c) */
     struct ks_object **decls;  /* per import: declared tree (unused at run time) */
     ks_rule_info *infos;       /* public views */
     const char **tag_ptrs;

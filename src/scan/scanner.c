@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "eval/object.h"
+#include "eval/needs.h"
+#include "modules/kensa_module.h"
 
 int ks_scanner_create(const ks_rules *r, ks_scanner **out)
 {
@@ -25,6 +27,7 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     const ks_tables *t = &r->t;
     int rc = strings_state_init(t, r->srt, &s->st);
     s->rule_res = calloc((size_t)t->rules.n + 1, 1);
+    s->cand = calloc((size_t)t->rules.n + 1, 1);
     s->nvars = r->max_vars + 2;
     s->vars = calloc(s->nvars, sizeof *s->vars);
     s->mods = calloc((size_t)t->imports.n + 1, sizeof *s->mods);
@@ -32,7 +35,7 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     s->moddata_len = calloc((size_t)t->imports.n + 1, sizeof *s->moddata_len);
     s->ext = calloc((size_t)t->exts.n + 1, sizeof *s->ext);
     s->scratch = ks_scratch_new();
-    if (rc != KS_OK || !s->rule_res || !s->vars || !s->mods || !s->moddata || !s->moddata_len ||
+    if (rc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->moddata || !s->moddata_len ||
         !s->ext || !s->scratch) {
         ks_scanner_destroy(s);
         return rc != KS_OK ? rc : KS_ENOMEM;
@@ -72,6 +75,7 @@ void ks_scanner_destroy(ks_scanner *s)
     free(s->mods);
     free(s->vars);
     free(s->rule_res);
+    free(s->cand);
     free(s->mbuf);
     if (s->scratch) ks_scratch_destroy(s->scratch);
     free(s);
@@ -194,7 +198,14 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
             /* A module that cannot parse the scanned data leaves its values undefined and
              * returns 0; a negative return means its -x module data is unusable, which fails
              * the scan as in yara (ERROR_INVALID_MODULE_DATA). */
-            int lr = m->load(root, data, len, s->moddata[i], s->moddata_len[i]);
+            int lr;
+            if (m == &ks_module_kensa) {
+                /* its data is the scanner's current object, never -x data */
+                ks_kensa_data kd = {s->have_obj ? &s->obj : NULL, s->target};
+                lr = m->load(root, data, len, &kd, sizeof kd);
+            } else {
+                lr = m->load(root, data, len, s->moddata[i], s->moddata_len[i]);
+            }
             if (lr < 0) { rc = lr == KS_ENOMEM ? KS_ENOMEM : KS_EMODDATA; goto out; }
         }
         if (cb) {
@@ -216,7 +227,23 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
     /* rules, in order; a global rule that fails makes its namespace fail */
     uint8_t *ns_fail = calloc((size_t)t->namespaces.n + 1, 1);
     if (!ns_fail) { rc = KS_ENOMEM; goto out; }
+    /* rules none of whose needed strings matched are false without evaluation (eval/needs.c) */
+    const needs_rt *nd = r->needs;
+    int prune = nd && !s->st.hit_lost;
+    if (prune) {
+        memset(s->cand, 0, t->rules.n);
+        for (uint32_t k = 0; k < s->st.hit.n; k++) {
+            uint32_t si = s->st.hit.v[k];
+            for (uint32_t j = nd->by_str_first[si]; j < nd->by_str_first[si + 1]; j++)
+                s->cand[nd->by_str[j]] = 1;
+        }
+    }
     for (uint32_t ri = 0; ri < t->rules.n; ri++) {
+        if (prune && nd->n[ri] != NEEDS_ALWAYS && !s->cand[ri]) {
+            s->rule_res[ri] = 0;
+            if (t->rules.v[ri].flags & KS_RULE_GLOBAL) ns_fail[t->rules.v[ri].ns_index] = 1;
+            continue;
+        }
         int m = eval_rule(s, ri);
         if (m < 0) { rc = m; free(ns_fail); goto out; }
         s->rule_res[ri] = (uint8_t)m;
@@ -229,6 +256,7 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
 
     for (uint32_t ri = 0; cb && ri < t->rules.n; ri++) {
         if (t->rules.v[ri].flags & KS_RULE_PRIVATE) continue;
+        if (!s->rule_res[ri] && (s->flags & KS_SCAN_MATCHES_ONLY)) continue;
         s->cur_rule = ri;
         ks_event ev = {s->rule_res[ri] ? KS_EV_RULE_MATCH : KS_EV_RULE_NOMATCH, &r->infos[ri], NULL,
                        NULL};
@@ -243,7 +271,20 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
 out:
     unload_modules(s);
     ks_scratch_reset(s->scratch);
+    s->have_obj = 0;             /* the object info applies to one scan only */
     return rc;
+}
+
+void ks_scanner_set_object(ks_scanner *s, const ks_object_info *obj)
+{
+    if (!s)
+        return;
+    if (obj) {
+        s->obj = *obj;
+        s->have_obj = 1;
+    } else {
+        s->have_obj = 0;
+    }
 }
 
 int ks_scanner_scan_file(ks_scanner *s, const char *path, ks_scan_fn cb, void *ud)
@@ -257,7 +298,9 @@ int ks_scanner_scan_file(ks_scanner *s, const char *path, ks_scan_fn cb, void *u
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) { close(fd); return KS_EIO; }
         close(fd);
+        s->target = path;
         rc = ks_scanner_scan_mem(s, p, (size_t)st.st_size, cb, ud);
+        s->target = NULL;
         munmap(p, (size_t)st.st_size);
         return rc;
     }
@@ -280,7 +323,9 @@ int ks_scanner_scan_file(ks_scanner *s, const char *path, ks_scan_fn cb, void *u
         n += (size_t)r;
     }
     close(fd);
+    s->target = path;
     rc = ks_scanner_scan_mem(s, buf, n, cb, ud);
+    s->target = NULL;
     free(buf);
     return rc;
 }

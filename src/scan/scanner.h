@@ -36,6 +36,7 @@ struct ks_scanner {
     const ks_rules *r;
     strings_state st;
     uint8_t *rule_res;           /* per rule: 1 matched */
+    uint8_t *cand;               /* per rule: one of its needed strings matched (this scan) */
     value *vars;                 /* loop slots */
     uint32_t nvars;
     ks_object **mods;            /* per import: this scan's tree (NULL until loaded) */
@@ -58,6 +59,12 @@ struct ks_scanner {
     ks_match *mbuf;              /* ks_scanner_matches output */
     uint32_t mbuf_cap;
     uint32_t cur_rule;
+
+    /* the `kensa` module's view of the object being scanned (ks_scanner_set_object); one-shot:
+     * cleared at the end of every scan */
+    ks_object_info obj;
+    int have_obj;
+    const char *target;          /* ks_scanner_scan_file()'s path during that scan, else NULL */
 };
 
 /* Evaluate the condition of rule `ri`; returns 1 matched, 0 not, or a negative KS_E* error. */

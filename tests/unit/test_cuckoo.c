@@ -137,8 +137,8 @@ int main(void)
     /* no report: every function is 0 (defined) */
     CHECK("not cuckoo.network.host(/./) and defined cuckoo.network.host(/./)", NULL, 1);
     CHECK("cuckoo.registry.key_access(/./)", NULL, 0);
-    /* invalid JSON: kensa ignores it (yara fails the scan) */
-    CHECK("cuckoo.network.host(/./)", "{bad", 0);
+    /* invalid JSON: the scan fails, as in yara (error 57) */
+    CHECK("cuckoo.network.host(/./)", "{bad", -2);
     CHECK("cuckoo.network.host(/./)", "[]", 0);
     CHECK("cuckoo.network.host(/./)", "{\"network\":{\"hosts\":\"notalist\"}}", 0);
     /* a non-string element reached before a match is a scan error */

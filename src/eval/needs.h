@@ -1,0 +1,28 @@
+/*
+ * needs.h - per rule, the strings it cannot match without (see needs.c for the rules of the
+ * analysis and why skipping is exact).
+ */
+#ifndef KENSA_NEEDS_H
+#define KENSA_NEEDS_H
+
+#include <stdint.h>
+
+#include "rules/rules.h"
+
+#define NEEDS_ALWAYS UINT32_MAX
+
+typedef struct needs_rt {
+    uint32_t *first, *n;        /* per rule: its set is list[first .. first+n); n = NEEDS_ALWAYS
+                                   when the rule must always be evaluated (n = 0: never true) */
+    VEC(uint32_t) list;         /* string indices, sorted per rule */
+    uint32_t *by_str_first;     /* per string s: rules needing s are by_str[by_str_first[s] ..
+                                   by_str_first[s+1]) */
+    uint32_t *by_str;
+    uint32_t pruned;            /* rules with a set */
+} needs_rt;
+
+/* Analyse every rule of t. Returns KS_OK or KS_ENOMEM (out is then empty). */
+int needs_build(const ks_tables *t, needs_rt *out);
+void needs_free(needs_rt *n);
+
+#endif
