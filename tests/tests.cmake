@@ -71,7 +71,7 @@ add_test(NAME extract_mails
 set_tests_properties(extract_mails PROPERTIES TIMEOUT 300)
 
 # (g) the extractors' fuzz seeds replayed through their harnesses
-foreach(m mime archive ole2 rtf pdf)
+foreach(m mime archive ole2 rtf pdf xlm msg tnef)
   add_executable(fuzz_replay_extract_${m} ${CMAKE_SOURCE_DIR}/fuzz/replay.c
                  ${CMAKE_SOURCE_DIR}/fuzz/fuzz_extract_${m}.c)
   target_compile_definitions(fuzz_replay_extract_${m} PRIVATE _GNU_SOURCE)

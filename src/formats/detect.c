@@ -100,7 +100,9 @@ const char *fmt_detect(const uint8_t *d, size_t n)
     if (!d || n == 0)
         return "empty";
     if (at(d, n, 0, "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8))
-        return "ole2";
+        return fmt_ole2_is_msg(d, n) ? "msg" : "ole2";
+    if (at(d, n, 0, "\x78\x9F\x3E\x22", 4))   /* TNEF (winmail.dat) */
+        return "tnef";
     if (at(d, n, 0, "PK\x03\x04", 4) || at(d, n, 0, "PK\x05\x06", 4) ||
         at(d, n, 0, "PK\x07\x08PK\x03\x04", 8)) {
         if (at(d, n, 30, "mimetypeapplication/vnd.oasis", 29))
@@ -153,6 +155,8 @@ const char *fmt_detect(const uint8_t *d, size_t n)
         size_t i = 0;
         while (i < n && i < 256 && isspace(d[i]))
             i++;
+        if (at(d, n, i, "Attribute VB_", 13))   /* a VBA module's source (MS-OVBA) */
+            return "vba";
         if (icase_find(d + i, n - i, 1024, "<html") || icase_find(d + i, n - i, 1024, "<!doctype html") ||
             icase_find(d + i, n - i, 1024, "<body") || icase_find(d + i, n - i, 1024, "<head"))
             return "html";

@@ -47,12 +47,29 @@ uint32_t fmt_max_nesting(fmt_sink *k);
 /* Passwords harvested so far from the input's text (for encrypted archives). */
 int fmt_passwords(fmt_sink *k, const char *const **out);
 
-/* A growable byte buffer with a hard cap (the sink's object limit). */
+/* A growable byte buffer with a hard cap (the sink's object limit). Start it as {0}.
+ *
+ * Spilling: when fmt_buf_add() grows a buffer past the walk's spill threshold (ks_extract_opts
+ * spill_threshold, default 16 MB), its bytes move to an unlinked temporary file (tmp_dir) and
+ * p becomes a shared mapping of that file (src/scan/spill.c); later appends are written to the
+ * file. Readers see no difference: p[0..n) is the whole content at any time, may be read, passed
+ * to fmt_emit(), or edited in place. The rules for every user of a fmt_buf that went through
+ * fmt_buf_add():
+ *   - grow it only with fmt_buf_add(); never write at or past p[n], never realloc() or free()
+ *     p yourself (it may be a mapping), release it with fmt_buf_free();
+ *   - p may move on every fmt_buf_add() of that buffer (as with realloc): re-read b.p after it;
+ *   - a struct copy moves ownership (free exactly one of the copies).
+ * If the temporary file cannot be made, a "spill: ..." note is reported once and buffers stay
+ * in memory (the object and input limits still apply).
+ * fmt_ovba_decompress() fills a buffer by hand (no sink, capped by its caller): never pass it a
+ * buffer used with fmt_buf_add(). */
 typedef struct fmt_buf {
     uint8_t *p;
     size_t n, cap;
+    struct fmt_spill *spill;     /* NULL: p is a heap block */
 } fmt_buf;
-/* Append; returns KS_OK, KS_ENOMEM, or KS_ELIMIT when the charge is refused (see fmt_charge). */
+/* Append; returns KS_OK, KS_ENOMEM, or KS_ELIMIT when the charge is refused (see fmt_charge)
+ * or the spill file cannot be written (noted). */
 int fmt_buf_add(fmt_sink *k, fmt_buf *b, const void *d, size_t n, uint64_t container_len);
 void fmt_buf_free(fmt_buf *b);
 
@@ -64,6 +81,25 @@ int fmt_archive_extract(fmt_sink *k, const char *type, const char *name, const u
 int fmt_ole2_extract(fmt_sink *k, const uint8_t *d, size_t n);    /* OLE2 streams + VBA sources */
 int fmt_rtf_extract(fmt_sink *k, const uint8_t *d, size_t n);     /* RTF \object data */
 int fmt_pdf_extract(fmt_sink *k, const uint8_t *d, size_t n);     /* PDF streams */
+int fmt_msg_extract(fmt_sink *k, const uint8_t *d, size_t n);     /* Outlook .msg (msg.c) */
+int fmt_tnef_extract(fmt_sink *k, const uint8_t *d, size_t n);    /* TNEF winmail.dat (tnef.c) */
+/* 1 if an OLE2 file's root holds .msg property streams (ole2.c; used by detection). */
+int fmt_ole2_is_msg(const uint8_t *d, size_t n);
+
+/* Excel 4.0 macros and DDE fields (xlm.c, dde.c; contracts at the top of those files). */
+/* Called by ole2.c for each stream it emitted (path = storage path): "Workbook"/"Book" -> XLM
+ * macro sheets ("XLM/<sheet>") and DDE links; "WordDocument" -> DDE fields ("DDE/<n>"). */
+int fmt_office_stream(fmt_sink *k, const char *path, const uint8_t *d, size_t n);
+int fmt_xlm_extract(fmt_sink *k, const uint8_t *d, size_t n);    /* BIFF8 Workbook stream */
+/* 1 when the walker should run fmt_dde_extract() on this object (a text part of an OOXML
+ * package: word/ parts, xl/externalLinks, xl/worksheets, xl/macrosheets, xl/workbook.xml; or a
+ * .csv file), even though its type is not a container. */
+int fmt_dde_part(const ks_object_info *o);
+int fmt_dde_extract(fmt_sink *k, const ks_object_info *o, const uint8_t *d, size_t n);
+int fmt_dde_worddoc(fmt_sink *k, const uint8_t *d, size_t n);     /* .doc WordDocument stream */
+int fmt_dde_rtf(fmt_sink *k, const uint8_t *d, size_t n);         /* RTF \fldinst groups */
+/* Emit one DDE instruction/link as child "DDE/<++*no>" with a "dde: ..." note. */
+int fmt_dde_emit(fmt_sink *k, int *no, const char *text, size_t n);
 
 /* MS-OVBA: decompress a CompressedContainer. Output capped at `cap` bytes. Returns KS_OK,
  * KS_EFORMAT (garbage; what was decoded is kept) or KS_ENOMEM. */
@@ -73,6 +109,10 @@ int fmt_ovba_decompress(const uint8_t *in, size_t n, size_t cap, fmt_buf *out);
  * words near such phrases. Calls add(ud, word) for each. */
 void fmt_find_passwords(const uint8_t *d, size_t n, void (*add)(void *ud, const char *w, size_t wl),
                         void *ud);
+
+/* Harvest passwords from text that is not an object of its own (an RTF body's text; mime.c: a
+ * text part's UTF-8 conversion from its declared charset, a decoded RFC 2047 Subject). */
+void fmt_harvest(fmt_sink *k, const uint8_t *d, size_t n);
 
 /* Detected type name of a buffer (magic bytes, then text heuristics). */
 const char *fmt_detect(const uint8_t *d, size_t n);

@@ -20,6 +20,7 @@
  * All reads go through explicit (pointer, length) pairs; every loop is bounded by its input.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@
 #define MAX_HEADER_BYTES (256u << 10)   /* header block examined per entity */
 #define MAX_FIELD 8192                  /* bytes kept of one unfolded field */
 #define MAX_NAME 512                    /* bytes kept of a decoded file name */
+#define HARVEST_IN (1u << 20)           /* bytes of a text part converted for the harvester */
+#define HARVEST_OUT (1u << 20)          /* UTF-8 bytes produced from them, at most */
 
 typedef struct mime {
     fmt_sink *k;
@@ -377,42 +380,54 @@ static int b64val(uint8_t c)
     return -1;
 }
 
-/* Base64, skipping anything outside the alphabet. Returns 1 if the data ended mid-quantum
- * without padding (truncated). */
-static int b64_decode(const uint8_t *in, size_t n, uint8_t *out, size_t *outl)
+/* Base64, skipping anything outside the alphabet, in pieces: the state carries a partial
+ * quantum from one piece to the next. */
+typedef struct b64_state {
+    unsigned acc;
+    int q, pad;
+} b64_state;
+
+/* Decode in[0..n) after what *st holds; writes at most n + 3 bytes to out. */
+static size_t b64_step(b64_state *st, const uint8_t *in, size_t n, uint8_t *out)
 {
-    unsigned acc = 0;
-    int q = 0, pad = 0;
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {
         if (in[i] == '=') {
-            pad = 1;
+            st->pad = 1;
             continue;
         }
         int v = b64val(in[i]);
         if (v < 0)
             continue;
-        if (pad) {          /* data after padding: a new run (concatenated encodings) */
-            pad = 0;
-            q = 0;
+        if (st->pad) {      /* data after padding: a new run (concatenated encodings) */
+            st->pad = 0;
+            st->q = 0;
         }
-        acc = (acc << 6) | (unsigned)v;
-        if (++q == 4) {
-            out[w++] = (uint8_t)(acc >> 16);
-            out[w++] = (uint8_t)(acc >> 8);
-            out[w++] = (uint8_t)acc;
-            q = 0;
-            acc = 0;
+        st->acc = (st->acc << 6) | (unsigned)v;
+        if (++st->q == 4) {
+            out[w++] = (uint8_t)(st->acc >> 16);
+            out[w++] = (uint8_t)(st->acc >> 8);
+            out[w++] = (uint8_t)st->acc;
+            st->q = 0;
+            st->acc = 0;
         }
     }
-    if (q == 2)
-        out[w++] = (uint8_t)(acc >> 4);
-    else if (q == 3) {
-        out[w++] = (uint8_t)(acc >> 10);
-        out[w++] = (uint8_t)(acc >> 2);
+    return w;
+}
+
+/* The end of the data: the bytes of an unpadded last quantum (at most 2). *truncated = 1 if the
+ * data ended mid-quantum without padding. */
+static size_t b64_end(const b64_state *st, uint8_t *out, int *truncated)
+{
+    size_t w = 0;
+    if (st->q == 2)
+        out[w++] = (uint8_t)(st->acc >> 4);
+    else if (st->q == 3) {
+        out[w++] = (uint8_t)(st->acc >> 10);
+        out[w++] = (uint8_t)(st->acc >> 2);
     }
-    *outl = w;
-    return q != 0 && !pad;
+    *truncated = st->q != 0 && !st->pad;
+    return w;
 }
 
 static size_t qp_decode(const uint8_t *in, size_t n, uint8_t *out)
@@ -445,8 +460,9 @@ static size_t qp_decode(const uint8_t *in, size_t n, uint8_t *out)
     return w;
 }
 
-/* uuencoded lines from `*pos` up to "end"; returns bytes written. */
-static size_t uu_decode(const uint8_t *in, size_t n, uint8_t *out)
+/* uuencoded lines up to an "end" line (*ended = 1 when one was seen); returns bytes written
+ * (at most n). */
+static size_t uu_decode(const uint8_t *in, size_t n, uint8_t *out, int *ended)
 {
     size_t i = 0, w = 0;
     while (i < n) {
@@ -455,8 +471,10 @@ static size_t uu_decode(const uint8_t *in, size_t n, uint8_t *out)
         size_t ll = le - i;
         if (ll > 0 && in[le - 1] == '\r')
             ll--;
-        if (ll >= 3 && memcmp(in + i, "end", 3) == 0)
+        if (ll >= 3 && memcmp(in + i, "end", 3) == 0) {
+            *ended = 1;
             break;
+        }
         if (ll > 0) {
             int cnt = (in[i] - 32) & 63;
             size_t j = i + 1;
@@ -473,6 +491,127 @@ static size_t uu_decode(const uint8_t *in, size_t n, uint8_t *out)
         i = nl ? le + 1 : n;
     }
     return w;
+}
+
+/* ------------------------------------------------------------------ passwords in other charsets */
+
+static int is_utf8_or_ascii(const char *cs)
+{
+    static const char *const same[] = {"utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968", NULL};
+    for (int i = 0; same[i]; i++)
+        if (strlen(cs) == strlen(same[i]) && ieq_n(cs, same[i], strlen(cs)))
+            return 1;
+    return 0;
+}
+
+/* Convert in[0..n) from `charset` to UTF-8 into out (cap bytes): invalid sequences are skipped
+ * a byte at a time, conversion stops when out is full or the input ends mid-character.
+ * Returns the bytes written, or 0 when iconv does not know the charset. */
+static size_t iconv_lenient(const char *charset, const uint8_t *in, size_t n, uint8_t *out,
+                            size_t cap)
+{
+    iconv_t cd = iconv_open("UTF-8", charset);
+    if (cd == (iconv_t)-1)
+        return 0;
+    char *ip = (char *)in, *op = (char *)out;
+    size_t il = n, ol = cap;
+    while (il > 0 && ol > 0) {
+        if (iconv(cd, &ip, &il, &op, &ol) != (size_t)-1)
+            break;
+        if (errno != EILSEQ)
+            break;               /* E2BIG: out is full; EINVAL: truncated last character */
+        ip++;                    /* skip the offending byte */
+        il--;
+    }
+    iconv(cd, NULL, NULL, &op, &ol);   /* back to the initial shift state (ISO-2022-JP) */
+    iconv_close(cd);
+    return cap - ol;
+}
+
+/* A text part whose Content-Type declares a charset other than UTF-8/ASCII (ISO-2022-JP,
+ * Shift_JIS, EUC-JP, UTF-16, ...): its head, converted to UTF-8, is given to the password
+ * harvester (fmt_harvest). The part itself is emitted with its original bytes: rules match what
+ * was sent. The walker harvests the raw bytes of text objects on its own. */
+static void harvest_text(mime *m, const hdrs *h, const char *ctype_lc, const uint8_t *d, size_t n)
+{
+    char cs[64];
+    if (!d || n == 0 || strncmp(ctype_lc, "text/", 5) != 0 ||
+        !get_param(h->ctype, "charset", cs, sizeof cs) || !cs[0] || is_utf8_or_ascii(cs))
+        return;
+    size_t in = n < HARVEST_IN ? n : HARVEST_IN;
+    size_t cap = in < HARVEST_OUT / 4 ? in * 4 + 16 : HARVEST_OUT;   /* UTF-8 <= 4x any input */
+    uint8_t *u = malloc(cap);
+    if (!u)
+        return;                  /* the harvest is best effort */
+    size_t un = iconv_lenient(cs, d, in, u, cap);
+    if (un)
+        fmt_harvest(m->k, u, un);
+    free(u);
+}
+
+/* An RFC 2047 encoded Subject (=?ISO-2022-JP?B?...?=): harvest its decoded UTF-8 text too. */
+static void harvest_subject(mime *m, const uint8_t *d, size_t hl)
+{
+    char *raw = malloc(MAX_FIELD), *dec = malloc(MAX_FIELD);
+    if (raw && dec && get_field(d, hl, "subject", raw, MAX_FIELD) && strstr(raw, "=?")) {
+        decode_2047(raw, dec, MAX_FIELD);
+        fmt_harvest(m->k, (const uint8_t *)dec, strlen(dec));
+    }
+    free(raw);
+    free(dec);
+}
+
+/* ------------------------------------------------------------------ decoding a body */
+
+enum { DEC_B64, DEC_QP, DEC_UU };
+#define DEC_CHUNK (64u << 10)   /* encoded bytes decoded per step */
+
+/* Decode a body (base64, quoted-printable or uuencoded lines) into `out` a piece at a time, each
+ * piece charged and appended with fmt_buf_add(): no block as large as the part is allocated, and
+ * a large part moves to a temporary file (see fmt_buf). Quoted-printable and uuencode pieces end
+ * at a line end (their escapes never cross one), so the result equals a decode in one go.
+ * Returns KS_OK, KS_ELIMIT (noted), KS_ENOMEM or another fmt_buf_add() error; *truncated = 1
+ * when base64 ended mid-quantum. */
+static int decode_body(mime *m, int kind, const uint8_t *in, size_t n, fmt_buf *out,
+                       int *truncated)
+{
+    uint8_t *stage = NULL;
+    size_t scap = 0, i = 0;
+    b64_state st = {0, 0, 0};
+    int rc = KS_OK, ended = 0;
+    *truncated = 0;
+    while (i < n && !ended && rc == KS_OK) {
+        size_t e = n - i > DEC_CHUNK ? i + DEC_CHUNK : n;
+        if (kind != DEC_B64 && e < n) {
+            const uint8_t *nl = memchr(in + e - 1, '\n', n - (e - 1));
+            e = nl ? (size_t)(nl - in) + 1 : n;
+        }
+        if (e - i + 8 > scap) {
+            uint8_t *ns = realloc(stage, e - i + 8);
+            if (!ns) {
+                rc = KS_ENOMEM;
+                break;
+            }
+            stage = ns;
+            scap = e - i + 8;
+        }
+        size_t w;
+        if (kind == DEC_B64)
+            w = b64_step(&st, in + i, e - i, stage);
+        else if (kind == DEC_QP)
+            w = qp_decode(in + i, e - i, stage);
+        else
+            w = uu_decode(in + i, e - i, stage, &ended);
+        rc = fmt_buf_add(m->k, out, stage, w, 0);
+        i = e;
+    }
+    if (rc == KS_OK && kind == DEC_B64) {
+        uint8_t tail[4];
+        size_t w = b64_end(&st, tail, truncated);
+        rc = fmt_buf_add(m->k, out, tail, w, 0);
+    }
+    free(stage);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ leaves */
@@ -525,20 +664,13 @@ static int find_uuencoded(mime *m, const uint8_t *d, size_t n)
         size_t body = (size_t)(nl - d) + 1;
         const uint8_t *e = memmem(d + body, n - body, "\nend", 4);
         size_t bend = e ? (size_t)(e - d) + 1 : n;
-        size_t cap = (bend - body) * 3 / 4 + 64;
-        int rc = fmt_charge(m->k, 0, cap, 0);
-        if (rc == KS_OK) {
-            uint8_t *out = malloc(cap);
-            if (!out)
-                return KS_ENOMEM;
-            size_t ol = uu_decode(d + body, n - body, out);
-            if (ol > cap)
-                ol = cap;
-            rc = emit_leaf(m, name, "", out, ol);
-            free(out);
-            if (rc != KS_OK)
-                return rc;
-        } else if (rc != KS_ELIMIT)
+        fmt_buf out = {0};
+        int trunc;
+        int rc = decode_body(m, DEC_UU, d + body, n - body, &out, &trunc);
+        if (rc == KS_OK)
+            rc = emit_leaf(m, name, "", out.p, out.n);
+        fmt_buf_free(&out);
+        if (rc != KS_OK && rc != KS_ELIMIT)
             return rc;
         found++;
         i = bend;
@@ -563,37 +695,37 @@ static int leaf(mime *m, const hdrs *h, const char *ctype_lc, const uint8_t *bod
     int rc;
     if (ieq_n(cte, "base64", 7) || ieq_n(cte, "quoted-printable", 17) ||
         ieq_n(cte, "x-uuencode", 11) || ieq_n(cte, "x-uue", 6) || ieq_n(cte, "uuencode", 9)) {
-        size_t cap = bl + 16;
-        rc = fmt_charge(m->k, 0, cap, 0);
-        if (rc == KS_ELIMIT)
-            return KS_OK;   /* noted; siblings go on */
-        if (rc != KS_OK)
-            return rc;
-        uint8_t *out = malloc(cap);
-        if (!out)
-            return KS_ENOMEM;
-        size_t ol = 0;
+        fmt_buf out = {0};
+        int trunc = 0;
         if (cte[0] == 'b' || cte[0] == 'B') {
-            if (b64_decode(body, bl, out, &ol) && !m->noted_b64) {
+            rc = decode_body(m, DEC_B64, body, bl, &out, &trunc);
+            if (rc == KS_OK && trunc && !m->noted_b64) {
                 fmt_note(m->k, "parse-error: mime: truncated base64 in part %d", m->leaf + 1);
                 m->noted_b64 = 1;
             }
         } else if (cte[0] == 'q' || cte[0] == 'Q') {
-            ol = qp_decode(body, bl, out);
+            rc = decode_body(m, DEC_QP, body, bl, &out, &trunc);
         } else {
+            rc = KS_OK;
             const uint8_t *b = memmem(body, bl, "begin ", 6);
             if (b) {
                 const uint8_t *nl = memchr(b, '\n', bl - (size_t)(b - body));
                 size_t off = nl ? (size_t)(nl - body) + 1 : bl;
-                ol = uu_decode(body + off, bl - off, out);
+                rc = decode_body(m, DEC_UU, body + off, bl - off, &out, &trunc);
             }
         }
-        rc = emit_leaf(m, name, ctype_lc, out, ol);
-        if (rc == KS_OK && strncmp(ctype_lc, "text/", 5) == 0 && ol > 10)
-            rc = find_uuencoded(m, out, ol);
-        free(out);
+        if (rc != KS_OK) {
+            fmt_buf_free(&out);
+            return rc == KS_ELIMIT ? KS_OK : rc;   /* a limit is noted; siblings go on */
+        }
+        harvest_text(m, h, ctype_lc, out.p, out.n);
+        rc = emit_leaf(m, name, ctype_lc, out.p ? out.p : (const uint8_t *)"", out.n);
+        if (rc == KS_OK && strncmp(ctype_lc, "text/", 5) == 0 && out.n > 10)
+            rc = find_uuencoded(m, out.p, out.n);
+        fmt_buf_free(&out);
         return rc;
     }
+    harvest_text(m, h, ctype_lc, body, bl);
     rc = emit_leaf(m, name, ctype_lc, body, bl);
     if (rc == KS_OK && (ctype_lc[0] == 0 || strncmp(ctype_lc, "text/", 5) == 0))
         rc = find_uuencoded(m, body, bl);
@@ -698,6 +830,8 @@ static int entity(mime *m, const uint8_t *d, size_t n, uint32_t nest)
     h->have_ctype = get_field(d, hend, "content-type", h->ctype, sizeof h->ctype);
     get_field(d, hend, "content-transfer-encoding", h->cte, sizeof h->cte);
     get_field(d, hend, "content-disposition", h->cdisp, sizeof h->cdisp);
+    if (nest == 0)
+        harvest_subject(m, d, hend);
 
     char ct[128];
     size_t cl = 0;

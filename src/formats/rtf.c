@@ -241,6 +241,9 @@ int fmt_rtf_extract(fmt_sink *k, const uint8_t *d, size_t n)
 {
     int no = 0;
     size_t i = 0;
+    int frc = fmt_dde_rtf(k, d, n);   /* {\field{\*\fldinst DDEAUTO ...}} (dde.c) */
+    if (frc != KS_OK)
+        return frc;
     while (i < n && no < MAX_OBJECTS) {
         if (fmt_stopped(k))
             return FMT_STOP;

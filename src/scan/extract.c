@@ -28,6 +28,7 @@
 
 #include "formats/formats.h"
 #include "kensa.h"
+#include "scan/spill.h"
 
 #define MAX_LABEL 200            /* bytes of a path component (longer names are cut) */
 #define MAX_PASSWORDS 32
@@ -61,6 +62,9 @@ struct fmt_sink {
     int npw;
     char (*bombs)[65];       /* SHA-256 of containers whose extraction hit a size limit */
     int nbombs;
+    spill_list spills;       /* live fmt_bufs moved to temporary files (spill.c) */
+    int spill_failed;        /* 1: a temporary file could not be made: keep buffers in memory */
+    uint64_t spilled;        /* bytes written to spill files since their pages were last dropped */
 };
 
 static const char *const ext_names[5] = {"filename", "filepath", "extension", "filetype", "owner"};
@@ -77,6 +81,7 @@ void ks_extract_opts_init(ks_extract_opts *o)
     o->max_seconds = 120;
     o->max_ratio = 250;
     o->max_mime_nesting = 64;
+    o->spill_threshold = 16ull << 20;
 }
 
 static double elapsed(const fmt_sink *k)
@@ -215,6 +220,32 @@ int fmt_buf_add(fmt_sink *k, fmt_buf *b, const void *d, size_t n, uint64_t conta
     int rc = fmt_charge(k, b->n, n, container_len);
     if (rc != KS_OK)
         return rc;
+    if (!b->spill && k->o.spill_threshold && !k->spill_failed &&
+        (uint64_t)b->n + n > k->o.spill_threshold) {
+        char err[192];
+        rc = spill_begin(b, &k->spills, k->o.tmp_dir, err, sizeof err);
+        if (rc == KS_ENOMEM)
+            return rc;
+        if (rc != KS_OK) {
+            k->spill_failed = 1;
+            fmt_note(k, "spill: %s; kept in memory", err);
+        }
+    }
+    if (b->spill) {
+        char err[192];
+        if (spill_append(b, d, n, err, sizeof err) != KS_OK) {
+            fmt_note(k, "spill: %s", err);
+            return KS_ELIMIT;
+        }
+        /* the container this comes from is being read as we go: if it is spilled too, let
+         * its pages go every threshold's worth of output */
+        k->spilled += n;
+        if (k->spilled >= k->o.spill_threshold) {
+            k->spilled = 0;
+            spill_drop_pages(&k->spills);
+        }
+        return KS_OK;
+    }
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->n + n)
@@ -232,6 +263,10 @@ int fmt_buf_add(fmt_sink *k, fmt_buf *b, const void *d, size_t n, uint64_t conta
 
 void fmt_buf_free(fmt_buf *b)
 {
+    if (b->spill) {
+        spill_release(b);
+        return;
+    }
     free(b->p);
     b->p = NULL;
     b->n = b->cap = 0;
@@ -248,6 +283,11 @@ static void add_password(void *ud, const char *w, size_t wl)
     char *c = strndup(w, wl);
     if (c)
         k->pw[k->npw++] = c;
+}
+
+void fmt_harvest(fmt_sink *k, const uint8_t *d, size_t n)
+{
+    fmt_find_passwords(d, n < HARVEST_BYTES ? n : HARVEST_BYTES, add_password, k);
 }
 
 /* ------------------------------------------------------------------ externals and scanning */
@@ -318,7 +358,7 @@ static int is_container(const char *t)
 {
     static const char *const c[] = {"email", "mbox", "zip", "ooxml", "odf", "7z", "rar", "cab",
                                     "iso", "lzh", "tar", "gzip", "bzip2", "xz", "ole2", "rtf",
-                                    "pdf", NULL};
+                                    "pdf", "msg", "tnef", NULL};
     for (int i = 0; c[i]; i++)
         if (strcmp(t, c[i]) == 0)
             return 1;
@@ -328,6 +368,8 @@ static int is_container(const char *t)
 static int run_extractor(fmt_sink *k, const frame *f, const uint8_t *d, size_t n)
 {
     const char *t = f->info.type;
+    if (fmt_dde_part(&f->info))
+        return fmt_dde_extract(k, &f->info, d, n);
     if (strcmp(t, "email") == 0)
         return fmt_mime_extract(k, d, n);
     if (strcmp(t, "mbox") == 0)
@@ -338,6 +380,10 @@ static int run_extractor(fmt_sink *k, const frame *f, const uint8_t *d, size_t n
         return fmt_rtf_extract(k, d, n);
     if (strcmp(t, "pdf") == 0)
         return fmt_pdf_extract(k, d, n);
+    if (strcmp(t, "msg") == 0)
+        return fmt_msg_extract(k, d, n);
+    if (strcmp(t, "tnef") == 0)
+        return fmt_tnef_extract(k, d, n);
     return fmt_archive_extract(k, t, f->name, d, n);
 }
 
@@ -399,6 +445,7 @@ static int visit(fmt_sink *k, frame *parent, const char *label, const char *name
         double left = (double)k->o.max_seconds - elapsed(k);
         ks_scanner_set_timeout(k->s, left < 1 ? 1 : (int)left);
     }
+    ks_scanner_set_object(k->s, &f.info);   /* the `kensa` module's view of this object */
     int src = ks_scanner_scan_mem(k->s, d ? d : (const uint8_t *)"", n, scan_fwd, k);
     if (k->stop) {
         rc = k->rc ? k->rc : FMT_STOP;
@@ -424,7 +471,7 @@ static int visit(fmt_sink *k, frame *parent, const char *label, const char *name
     if (is_texty(f.info.type))
         fmt_find_passwords(d, n < HARVEST_BYTES ? n : HARVEST_BYTES, add_password, k);
 
-    if (is_container(f.info.type)) {
+    if (is_container(f.info.type) || fmt_dde_part(&f.info)) {   /* dde.c: OOXML parts, CSV */
         int known_bomb = -1;
         for (int i = 0; f.info.sha256[0] && i < k->nbombs; i++)
             if (strcmp(k->bombs[i], f.info.sha256) == 0)
@@ -468,6 +515,9 @@ int fmt_emit(fmt_sink *k, const char *label, const char *name, const uint8_t *da
         note_limit(k, k->cur, LIM_SIZE, "object-size");
         len = (size_t)k->o.max_object_size;
     }
+    /* ancestors' spilled buffers (mapped files) need not stay resident while the child is
+     * scanned: drop their pages, they are read again from the file when needed */
+    spill_drop_pages(&k->spills);
     return visit(k, k->cur, label, name ? name : "", data, len);
 }
 
@@ -501,6 +551,7 @@ int ks_scan_tree(ks_scanner *s, const char *name, const uint8_t *data, size_t le
         rc = k->rc;
     for (int i = 0; i < k->npw; i++)
         free(k->pw[i]);
+    spill_list_detach(&k->spills);
     free(k->bombs);
     free(k);
     return rc;
