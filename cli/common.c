@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -113,11 +114,12 @@ void cli_diag_cb(const ks_diag *d, void *ud)
         fprintf(stderr, "%s(%d): %s: %s\n", file, d->line, type, msg);
 }
 
-/* Split `NAMESPACE:FILE` as yara does: a colon not followed by '/' or '\'. */
+/* Split `NAMESPACE:FILE` as yara 4.2.3 does: an argument naming an existing file is a file name;
+ * otherwise its first colon, unless followed by '\\', ends the namespace (`ns:/abs/path.yar`). */
 static void split_ns(const char *arg, char **ns, const char **file)
 {
-    const char *colon = strchr(arg, ':');
-    if (colon && colon[1] != '/' && colon[1] != '\\') {
+    const char *colon = access(arg, F_OK) != 0 ? strchr(arg, ':') : NULL;
+    if (colon && colon[1] != '\\') {
         size_t n = (size_t)(colon - arg);
         *ns = malloc(n + 1);
         if (*ns) {

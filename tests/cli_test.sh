@@ -200,6 +200,8 @@ run_case ext_string_num -d ext_int=x7 -d ext_float=1.5 -d ext_bool=true -d ext_s
 # rule files, namespaces, includes, errors
 run_case ns_prefix -e myns:ns.yar basic.yar d1.bin
 run_case two_ns -e a:ns.yar b:ns.yar d1.bin
+run_case ns_abs_path -e "abs:$T/ns.yar" d1.bin          # NS:/absolute/path splits (yara 4.2.3)
+cp ns.yar "c:ns.yar"; run_case colon_file -e c:ns.yar d1.bin  # an existing file name is not split
 run_case include -e inc.yar d1.bin
 run_case compile_error bad.yar d1.bin
 run_case missing_rules nothere.yar d1.bin
