@@ -19,6 +19,8 @@ struct pf_db {
     hs_database_t *db;    /* regex database; NULL when it has no atoms */
     hs_database_t *lit;   /* pure-literal database; NULL when it has no atoms */
     uint32_t max_len, lit_max_len;
+    uint8_t *delta;       /* per atom id: bytes from the end of its literal pattern to the end
+                             of the atom (masked atoms searched by an exact run inside them) */
 };
 
 struct pf_scratch {
@@ -67,6 +69,26 @@ static int compile_err(hs_compile_error_t *ce, char *err, size_t errlen)
     return KS_EINTERNAL;
 }
 
+/* A masked atom that may be shifted (shift_ok): its longest run of exact bytes, without leading
+ * NULs, if 4 bytes or longer. Returns the run length and sets *start; 0 if none. */
+#define PF_MIN_RUN 4
+static uint32_t exact_run(const pf_atom *a, uint32_t *start)
+{
+    uint32_t best = 0, bs = 0, i = 0;
+    while (i < a->len) {
+        if (a->mask[i] != 0xFF) { i++; continue; }
+        uint32_t j = i;
+        while (j < a->len && a->mask[j] == 0xFF) j++;
+        uint32_t k = i;
+        while (k < j && a->bytes[k] == 0) k++;
+        if (j - k > best) { best = j - k; bs = k; }
+        i = j;
+    }
+    if (best < PF_MIN_RUN) return 0;
+    *start = bs;
+    return best;
+}
+
 int pf_build(const pf_atom *atoms, uint32_t n, pf_db **out, char *err, size_t errlen)
 {
     pf_db *db = calloc(1, sizeof *db);
@@ -83,8 +105,23 @@ int pf_build(const pf_atom *atoms, uint32_t n, pf_db **out, char *err, size_t er
     uint32_t nr = 0, nl = 0;
     int rc = KS_OK;
     if (!pats || !flags || !ids || !lpats || !lflags || !lids || !llens) { rc = KS_ENOMEM; goto out; }
+    db->delta = calloc(n, 1);
+    if (!db->delta) { rc = KS_ENOMEM; goto out; }
     for (uint32_t i = 0; i < n; i++) {
         const pf_atom *a = &atoms[i];
+        uint32_t rs = 0, rl = 0;
+        if (!(a->lit && pf_lit_capable(a)) && a->shift_ok && !a->nocase &&
+            (rl = exact_run(a, &rs)) != 0 && a->len - (rs + rl) < 256) {
+            /* the regex database costs per byte scanned far more than the literal one: a
+             * masked atom is searched there only when it has no usable exact run */
+            lpats[nl] = (const char *)a->bytes + rs;
+            llens[nl] = rl;
+            lflags[nl] = 0;
+            lids[nl++] = i;
+            db->delta[i] = (uint8_t)(a->len - (rs + rl));
+            if (a->len > db->lit_max_len) db->lit_max_len = a->len;
+            continue;
+        }
         if (a->lit && pf_lit_capable(a)) {
             uint32_t skip = lead_nuls(a);
             lpats[nl] = (const char *)a->bytes + skip;
@@ -134,6 +171,7 @@ void pf_free(pf_db *db)
     if (!db) return;
     if (db->db) hs_free_database(db->db);
     if (db->lit) hs_free_database(db->lit);
+    free(db->delta);
     free(db);
 }
 
@@ -163,6 +201,8 @@ typedef struct chunk_ctx {
     void *ud;
     uint64_t base;      /* offset of the chunk in the input */
     uint64_t min_end;   /* hits ending at or before this were reported by the previous chunk */
+    uint64_t len;       /* whole input */
+    const uint8_t *delta;
 } chunk_ctx;
 
 static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned fl,
@@ -171,17 +211,17 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
     (void)from;
     (void)fl;
     chunk_ctx *c = ctx;
-    uint64_t end = c->base + to;
-    if (end <= c->min_end) return 0;
+    uint64_t end = c->base + to + c->delta[id];
+    if (end <= c->min_end || end > c->len) return 0;   /* the atom's masked tail runs past the end */
     return c->fn(id, end, c->ud) ? 1 : 0;
 }
 
 #define PF_CHUNK ((size_t)1 << 30)
 
-static int scan_one(const hs_database_t *hdb, uint32_t max_len, pf_scratch *s, const uint8_t *data,
-                    size_t len, pf_hit_fn fn, void *ud)
+static int scan_one(const hs_database_t *hdb, const uint8_t *delta, uint32_t max_len,
+                    pf_scratch *s, const uint8_t *data, size_t len, pf_hit_fn fn, void *ud)
 {
-    chunk_ctx c = {fn, ud, 0, 0};
+    chunk_ctx c = {fn, ud, 0, 0, len, delta};
     size_t pos = 0;
     for (;;) {
         size_t n = len - pos > PF_CHUNK ? PF_CHUNK : len - pos;
@@ -199,7 +239,7 @@ int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, pf_
 {
     if (len == 0) return KS_OK;
     int r = 0;
-    if (db->db) r = scan_one(db->db, db->max_len, s, data, len, fn, ud);
-    if (r == 0 && db->lit) r = scan_one(db->lit, db->lit_max_len, s, data, len, fn, ud);
+    if (db->db) r = scan_one(db->db, db->delta, db->max_len, s, data, len, fn, ud);
+    if (r == 0 && db->lit) r = scan_one(db->lit, db->delta, db->lit_max_len, s, data, len, fn, ud);
     return r < 0 ? KS_EINTERNAL : KS_OK;
 }

@@ -29,6 +29,10 @@ typedef struct pf_atom {
     uint32_t lit;                /* set by the caller: may go to the literal database (honoured
                                     only if every mask byte is 0xFF and bytes[0] != 0); not part
                                     of the atom's identity */
+    uint32_t shift_ok;           /* set by the caller: the atom's hits may be found through an
+                                    exact run inside it, reported out of end order with the other
+                                    atoms' hits (each of its strings has this one atom only); not
+                                    part of the identity */
 } pf_atom;
 
 /* 1 if the atom can be searched by the literal database (no masked byte, first byte not NUL) */

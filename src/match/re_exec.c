@@ -250,6 +250,39 @@ static void addthread(const ctx *x, scratch *s, uint32_t pc0, int bm)
     }
 }
 
+/* 1 when the epsilon closure of pc reaches no assertion (BOL/EOL/WB/NWB) within a few steps:
+ * then the list addthread(pc) builds does not depend on the position. */
+static bool closure_plain(const uint8_t *code, uint32_t len, uint32_t pc)
+{
+    uint32_t st[16];
+    int sp = 0, steps = 0;
+    st[sp++] = pc;
+    while (sp > 0) {
+        if (++steps > 16)
+            return false;
+        uint32_t p = st[--sp];
+        uint32_t sz = isize(code, len, p);
+        if (sz == 0)
+            return false;
+        switch (code[p]) {
+        case OP_BOL: case OP_EOL: case OP_WB: case OP_NWB:
+            return false;
+        case OP_JMP: case OP_SPLIT_A: case OP_SPLIT_B: {
+            int64_t t = jtarget(code, p);
+            if (t < 0 || t >= len || sp >= 14)
+                return false;
+            st[sp++] = (uint32_t)t;
+            if (code[p] != OP_JMP)
+                st[sp++] = p + 5;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return true;
+}
+
 int re_exec_pike(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint8_t *data,
                  size_t size, size_t pos, uint32_t flags, re_len_fn cb, void *ud)
 {
@@ -281,7 +314,7 @@ int re_exec_pike(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint
     s.nl = ts->nl;
     s.stack = ts->stack;
     s.mark = ts->mark;
-    if (ts->gen > UINT32_MAX - (uint32_t)RE_SCAN_LIMIT - 16) {
+    if (ts->gen > UINT32_MAX - 2 * (uint32_t)RE_SCAN_LIMIT - 16) {
         memset(ts->mark, 0, ts->cap * sizeof(uint32_t));
         ts->gen = 0;
     }
@@ -297,6 +330,29 @@ int re_exec_pike(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint
         if (s.ncl == 0)
             break;
         s.gen++;
+        /* A greedy loop at the end of the pattern (`[^\r=]+`, `.*`): the list is [X, MATCH]
+         * and consuming X rebuilds exactly [X, MATCH]. Every step then records a match at the
+         * current length until X fails or the scan limit is reached, so run X over the bytes
+         * directly instead of stepping the threads (same result, no per-byte closure). */
+        if (!exhaustive && s.ncl == 2 && code[s.cl[1]] == OP_MATCH && code[s.cl[0]] != OP_MATCH) {
+            uint32_t xp = s.cl[0], nx = xp + isize(code, code_len, xp);
+            if (closure_plain(code, code_len, nx)) {
+                addthread(&x, &s, nx, bm);
+                bool fixed = s.nnl == 2 && s.nl[0] == xp && s.nl[1] == s.cl[1];
+                s.nnl = 0;
+                s.gen++;            /* forget the trial's marks */
+                if (fixed) {
+                    for (;;) {
+                        bool ok = consume_ok(&x, xp, bm);
+                        result = bm;
+                        bm += x.cs;
+                        if (bm > x.maxb + 2 || !ok)
+                            break;
+                    }
+                    break;
+                }
+            }
+        }
         for (uint32_t i = 0; i < s.ncl; i++) {
             uint32_t tp = s.cl[i];
             if (code[tp] == OP_MATCH) {

@@ -548,6 +548,14 @@ int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen)
         }
         free(first_atom); free(multi); free(tmp); free(cp);
     }
+    /* atoms whose every target is a solo regex/hex target may be searched by an exact run
+     * inside them (prefilter shift_ok): their hits need no order with other atoms' hits */
+    for (uint32_t a = 0; a < am.n; a++) {
+        int ok = rt->tfirst[a + 1] > rt->tfirst[a];
+        for (uint32_t k = rt->tfirst[a]; k < rt->tfirst[a + 1] && ok; k++)
+            ok = rt->targets.v[k].kind == TG_RE && rt->targets.v[k].solo;
+        am.atoms[a].shift_ok = (uint32_t)ok;
+    }
     if ((rc = build_classes(t, rt)) != KS_OK) goto out;
     for (uint32_t si = 0; si < t->strs.n; si++)
         if (t->strs.v[si].re_count > 1 && (rc = vec_push(rt->chained, si)) != KS_OK) goto out;
