@@ -8,6 +8,9 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -841,6 +844,9 @@ static int load_rules(int nfiles, const char *const *files)
     }
     int rc = ks_compiler_get_rules(c, &g_rules);
     ks_compiler_destroy(c);
+#ifdef __GLIBC__
+    malloc_trim(0);   /* give the compiler's freed memory (and Vectorscan's) back before scanning */
+#endif
     if (rc != KS_OK) {
         if (rc != KS_ESYNTAX)
             fprintf(stderr, "error: %s\n", cli_error_text(rc));
