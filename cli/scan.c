@@ -387,7 +387,8 @@ static int setup_scanner(ks_scanner **out)
             return -1;
         }
     }
-    ks_scanner_set_flags(s, (opt_fast ? KS_SCAN_FAST : 0) | (opt_negate ? 0 : KS_SCAN_MATCHES_ONLY));
+    ks_scanner_set_flags(s, (opt_fast ? KS_SCAN_FAST : 0) | (opt_negate ? 0 : KS_SCAN_MATCHES_ONLY) |
+                                (opt_module_print ? KS_SCAN_MODULE_EVENTS : 0));
     *out = s;
     return 0;
 }

@@ -143,8 +143,11 @@ int ks_scanner_set_module_data(ks_scanner *s, const char *module, const void *da
 
 enum {
     KS_SCAN_FAST = 1,           /* yara -f: stop searching a string after its first match */
-    KS_SCAN_MATCHES_ONLY = 2    /* report no KS_EV_RULE_NOMATCH events (saves a callback per
+    KS_SCAN_MATCHES_ONLY = 2,   /* report no KS_EV_RULE_NOMATCH events (saves a callback per
                                    rule and scan when non-matching rules are of no interest) */
+    KS_SCAN_MODULE_EVENTS = 4   /* load every imported module before the rules and report
+                                   KS_EV_MODULE_IMPORTED for each (for -D); without it a module
+                                   is parsed only when a condition reads it */
 };
 void ks_scanner_set_flags(ks_scanner *s, int flags);
 

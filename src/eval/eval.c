@@ -134,7 +134,8 @@ static value call(ev *e, const ks_node *n)
     /* the module root: walk to the module object of the call's base chain */
     const ks_node *base = &e->t->nodes.v[n->a];
     while (base->op == N_FIELD || base->op == N_INDEX) base = &e->t->nodes.v[base->a];
-    ks_object *root = base->op == N_MODULE ? e->s->mods[base->a] : NULL;
+    ks_object *root = NULL;
+    if (base->op == N_MODULE) scanner_module(e->s, base->a, &root);
     ks_fnctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.data = e->s->data;
@@ -631,9 +632,13 @@ static value eval(ev *e, uint32_t ni)
         break;
     }
     case N_VAR: r = s->vars[n->a]; break;
-    case N_MODULE:
-        if (s->mods[n->a]) { r.t = VO; r.o = s->mods[n->a]; }
+    case N_MODULE: {
+        ks_object *mo;
+        int mrc = scanner_module(s, n->a, &mo);
+        if (mrc == KS_ENOMEM || mrc == KS_EMODDATA) e->err = mrc;
+        else if (mo) { r.t = VO; r.o = mo; }
         break;
+    }
     case N_FIELD: {
         value b = eval(e, n->a);
         if (b.t == VO && obj_type_of(b.o) == OBJ_STRUCT)

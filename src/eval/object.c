@@ -55,7 +55,7 @@ struct ks_object {
         int64_t i;
         double f;
         struct { uint8_t *p; size_t len; } s;
-        struct { ks_object **v; size_t n, cap; } st;
+        struct { ks_object **v; size_t n, cap, hint; } st;   /* hint: last member found */
         struct { ks_object *proto; ks_object **v; size_t len, cap; } arr;
         struct {
             ks_object *proto;
@@ -723,13 +723,22 @@ ks_object *obj_lookup(ks_object *root, const char *path, ...)
 obj_type obj_type_of(const ks_object *o) { return o ? o->type : (obj_type)0; }
 const char *obj_name(const ks_object *o) { return o ? o->name : NULL; }
 
+/* Linear search by name, starting after the member found last: modules set and rules read
+ * members mostly in declaration order, so the next one is usually the first compared. The
+ * first-byte test keeps strcmp calls to likely candidates. */
 ks_object *obj_field(const ks_object *s, const char *name)
 {
     if (!s || s->type != OBJ_STRUCT || !name)
         return NULL;
-    for (size_t k = 0; k < s->u.st.n; k++)
-        if (strcmp(s->u.st.v[k]->name, name) == 0)
+    size_t n = s->u.st.n, h = s->u.st.hint < n ? s->u.st.hint : 0;
+    for (size_t c = 0; c < n; c++) {
+        size_t k = h + c < n ? h + c : h + c - n;
+        const char *m = s->u.st.v[k]->name;
+        if (m[0] == name[0] && strcmp(m, name) == 0) {
+            ((ks_object *)s)->u.st.hint = k;
             return s->u.st.v[k];
+        }
+    }
     return NULL;
 }
 

@@ -169,7 +169,45 @@ static int fn_imports_flags(ks_fnctx *ctx, const ks_val *a, int n, ks_val *ret)
     return do_imports(ctx, a, n, ret, 1);
 }
 
+/* pe.imphash() result of the current scan, kept on the module root (its udata): rule sets
+ * call it hundreds of times per file (signature-base: 329 calls). */
+typedef struct imphash_cache {
+    int state;                   /* 0 not computed, 1 hex valid, 2 undefined */
+    char hex[33];
+} imphash_cache;
+
+static int fn_imphash_compute(ks_fnctx *ctx, ks_val *ret);
+
 static int fn_imphash(ks_fnctx *ctx, const ks_val *a, int n, ks_val *ret)
+{
+    (void)a;
+    (void)n;
+    imphash_cache *c = ctx->module_root ? obj_get_udata(ctx->module_root) : NULL;
+    if (!c && ctx->module_root) {
+        c = calloc(1, sizeof *c);
+        if (c && obj_set_udata(ctx->module_root, c, free) != 0) {
+            free(c);
+            c = NULL;
+        }
+    }
+    if (c && c->state == 1)
+        return mod_ret_str(ctx, ret, c->hex, 32);
+    if (c && c->state == 2)
+        return mod_ret_undef(ret);
+    int rc = fn_imphash_compute(ctx, ret);
+    if (c && rc == KS_OK) {
+        if (ret->type == V_STR && ret->len == 32) {
+            memcpy(c->hex, ret->s, 32);
+            c->hex[32] = 0;
+            c->state = 1;
+        } else if (ret->type == V_UNDEF) {
+            c->state = 2;
+        }
+    }
+    return rc;
+}
+
+static int fn_imphash_compute(ks_fnctx *ctx, ks_val *ret)
 {
     static const char hexd[] = "0123456789abcdef";
     pe_file pe;

@@ -32,10 +32,11 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     s->vars = calloc(s->nvars, sizeof *s->vars);
     s->mods = calloc((size_t)t->imports.n + 1, sizeof *s->mods);
     s->moddata = calloc((size_t)t->imports.n + 1, sizeof *s->moddata);
+    s->mod_failed = calloc((size_t)t->imports.n + 1, 1);
     s->moddata_len = calloc((size_t)t->imports.n + 1, sizeof *s->moddata_len);
     s->ext = calloc((size_t)t->exts.n + 1, sizeof *s->ext);
     s->scratch = ks_scratch_new();
-    if (rc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->moddata || !s->moddata_len ||
+    if (rc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->moddata || !s->mod_failed || !s->moddata_len ||
         !s->ext || !s->scratch) {
         ks_scanner_destroy(s);
         return rc != KS_OK ? rc : KS_ENOMEM;
@@ -71,6 +72,7 @@ void ks_scanner_destroy(ks_scanner *s)
     if (s->moddata) for (uint32_t i = 0; i < t->imports.n; i++) free(s->moddata[i]);
     free(s->moddata);
     free(s->moddata_len);
+    free(s->mod_failed);
     free(s->ext);
     free(s->mods);
     free(s->vars);
@@ -161,6 +163,47 @@ int scan_expired(ks_scanner *s)
     return s->timed_out;
 }
 
+int scanner_module(ks_scanner *s, uint32_t i, ks_object **out)
+{
+    const ks_tables *t = &s->r->t;
+    if (out) *out = NULL;
+    if (i >= t->imports.n) return KS_EINTERNAL;
+    if (s->mods[i]) {
+        if (out) *out = s->mods[i];
+        return KS_OK;
+    }
+    if (s->mod_failed && s->mod_failed[i]) return s->mod_failed[i];
+    const char *name = pool_str(t, t->imports.v[i]);
+    const ks_module *m = ks_module_find(name);
+    if (!m) return KS_ENOMODULE;
+    ks_object *root = obj_new_root(name);
+    if (!root) return KS_ENOMEM;
+    if (m->declare(root) != 0) { obj_destroy(root); return KS_ENOMEM; }
+    if (m->load) {
+        /* A module that cannot parse the scanned data leaves its values undefined and
+         * returns 0; a negative return means its -x module data is unusable, which fails
+         * the scan as in yara (ERROR_INVALID_MODULE_DATA). */
+        int lr;
+        if (m == &ks_module_kensa) {
+            /* its data is the scanner's current object, never -x data */
+            ks_kensa_data kd = {s->have_obj ? &s->obj : NULL, s->target};
+            lr = m->load(root, s->data, s->size, &kd, sizeof kd);
+        } else {
+            lr = m->load(root, s->data, s->size, s->moddata[i], s->moddata_len[i]);
+        }
+        if (lr < 0) {
+            if (m->unload) m->unload(root);
+            obj_destroy(root);
+            int rc = lr == KS_ENOMEM ? KS_ENOMEM : KS_EMODDATA;
+            if (s->mod_failed) s->mod_failed[i] = (int8_t)rc;
+            return rc;
+        }
+    }
+    s->mods[i] = root;
+    if (out) *out = root;
+    return KS_OK;
+}
+
 int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_fn cb, void *ud)
 {
     if (!s || (!data && len)) return KS_EARG;
@@ -178,6 +221,7 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
         s->deadline.tv_sec += s->timeout;
     }
     strings_state_reset(t, &s->st);
+    memset(s->mod_failed, 0, t->imports.n);
     s->st.fast = (s->flags & KS_SCAN_FAST) != 0;
     memset(s->rule_res, 0, t->rules.n);
 
@@ -185,31 +229,15 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
     if (rc != KS_OK) goto out;
     if (scan_expired(s)) { rc = KS_ETIMEOUT; goto out; }
 
-    /* modules */
+    /* modules: loaded here when the client wants their data (-D) or when -x data was given
+     * (invalid data fails the scan even if no rule reads the module, as in yara); otherwise on
+     * first use by a condition (scanner_module), so a file no rule asks about is never parsed */
     for (uint32_t i = 0; i < t->imports.n; i++) {
-        const char *name = pool_str(t, t->imports.v[i]);
-        const ks_module *m = ks_module_find(name);
-        if (!m) { rc = KS_ENOMODULE; goto out; }
-        ks_object *root = obj_new_root(name);
-        if (!root) { rc = KS_ENOMEM; goto out; }
-        s->mods[i] = root;
-        if (m->declare(root) != 0) { rc = KS_ENOMEM; goto out; }
-        if (m->load) {
-            /* A module that cannot parse the scanned data leaves its values undefined and
-             * returns 0; a negative return means its -x module data is unusable, which fails
-             * the scan as in yara (ERROR_INVALID_MODULE_DATA). */
-            int lr;
-            if (m == &ks_module_kensa) {
-                /* its data is the scanner's current object, never -x data */
-                ks_kensa_data kd = {s->have_obj ? &s->obj : NULL, s->target};
-                lr = m->load(root, data, len, &kd, sizeof kd);
-            } else {
-                lr = m->load(root, data, len, s->moddata[i], s->moddata_len[i]);
-            }
-            if (lr < 0) { rc = lr == KS_ENOMEM ? KS_ENOMEM : KS_EMODDATA; goto out; }
-        }
-        if (cb) {
-            ks_event ev = {KS_EV_MODULE_IMPORTED, NULL, NULL, name};
+        if (!(s->flags & KS_SCAN_MODULE_EVENTS) && !s->moddata[i]) continue;
+        rc = scanner_module(s, i, NULL);
+        if (rc != KS_OK) goto out;
+        if (cb && (s->flags & KS_SCAN_MODULE_EVENTS)) {
+            ks_event ev = {KS_EV_MODULE_IMPORTED, NULL, NULL, pool_str(t, t->imports.v[i])};
             int c = cb(s, &ev, ud);
             if (c < 0) { rc = c; goto out; }
         }

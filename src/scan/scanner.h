@@ -40,6 +40,7 @@ struct ks_scanner {
     value *vars;                 /* loop slots */
     uint32_t nvars;
     ks_object **mods;            /* per import: this scan's tree (NULL until loaded) */
+    int8_t *mod_failed;          /* per import: error of a failed load in this scan, else 0 */
     uint8_t **moddata;           /* per import: -x data */
     size_t *moddata_len;
     ext_val *ext;
@@ -69,6 +70,9 @@ struct ks_scanner {
 
 /* Evaluate the condition of rule `ri`; returns 1 matched, 0 not, or a negative KS_E* error. */
 int eval_rule(ks_scanner *s, uint32_t ri);
+/* The tree of import `i` for the current scan, declared and loaded on first use. Returns KS_OK
+ * (*out set), KS_ENOMEM, KS_EMODDATA (its -x data is invalid) or KS_ENOMODULE. */
+int scanner_module(ks_scanner *s, uint32_t i, ks_object **out);
 /* Deadline check used in loops; returns 1 when the scan must stop. */
 int scan_expired(ks_scanner *s);
 
