@@ -264,17 +264,33 @@ static void take_after(const uint8_t *d, size_t n, size_t i, void (*add)(void *,
         add(ud, (const char *)d + s, e - s);
 }
 
+/* ASCII lower case (the phrases are lower case ASCII or UTF-8, whose bytes >= 0x80 never fold) */
+static inline uint8_t lc(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c; }
+
 void fmt_find_passwords(const uint8_t *d, size_t n, void (*add)(void *, const char *, size_t),
                         void *ud)
 {
+    /* which phrases start with each byte, and their lengths: one table lookup per input byte */
+    uint32_t first[256];
+    size_t plen[32];
+    memset(first, 0, sizeof first);
+    for (int p = 0; pw_phrases[p] && p < 32; p++) {
+        plen[p] = strlen(pw_phrases[p]);
+        first[(uint8_t)pw_phrases[p][0]] |= 1u << p;
+    }
     for (size_t i = 0; i < n; i++) {
-        for (int p = 0; pw_phrases[p]; p++) {
+        uint32_t cand = first[lc(d[i])];
+        if (!cand)
+            continue;
+        for (int p = 0; cand; p++, cand >>= 1) {
+            if (!(cand & 1))
+                continue;
             const char *ph = pw_phrases[p];
-            size_t pl = strlen(ph);
-            if (i + pl > n || tolower(d[i]) != (unsigned char)ph[0])
+            size_t pl = plen[p];
+            if (i + pl > n)
                 continue;
             size_t k = 0;
-            while (k < pl && tolower(d[i + k]) == (unsigned char)ph[k])
+            while (k < pl && lc(d[i + k]) == (unsigned char)ph[k])
                 k++;
             if (k < pl)
                 continue;
