@@ -46,38 +46,10 @@
 
 /* ------------------------------------------------------------------ bounded strings */
 
-typedef struct ds {
-    char *p;
-    size_t n, cap;
-} ds;
+typedef fmt_str ds;
 
-static int ds_add(ds *s, const char *d, size_t n)
-{
-    if (s->n + n > MAX_INSTR)
-        n = MAX_INSTR - s->n;
-    if (s->n + n + 1 > s->cap) {
-        size_t c = s->cap ? s->cap : 64;
-        while (c < s->n + n + 1)
-            c *= 2;
-        char *p = realloc(s->p, c);
-        if (!p)
-            return KS_ENOMEM;
-        s->p = p;
-        s->cap = c;
-    }
-    if (n)
-        memcpy(s->p + s->n, d, n);
-    s->n += n;
-    s->p[s->n] = 0;
-    return KS_OK;
-}
-
-static void ds_free(ds *s)
-{
-    free(s->p);
-    s->p = NULL;
-    s->n = s->cap = 0;
-}
+static int ds_add(ds *s, const char *d, size_t n) { return fmt_str_add(s, d, n, MAX_INSTR); }
+static void ds_free(ds *s) { fmt_str_free(s); }
 
 static int ds_cp(ds *s, uint32_t c)
 {
@@ -167,6 +139,19 @@ static int word_is(const char *s, size_t l, const char *w)
     return strlen(w) == l && strncasecmp(s, w, l) == 0;
 }
 
+/* The field's keyword: skips leading spaces and quotes; returns the index after the keyword and
+ * sets *w to where it starts. */
+static size_t first_word(const char *s, size_t n, size_t *w)
+{
+    size_t i = 0;
+    while (i < n && (isspace((unsigned char)s[i]) || s[i] == '"'))
+        i++;
+    *w = i;
+    while (i < n && isalpha((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
 /* Expand QUOTE n n n / QUOTE "text" in s into out. */
 static int expand_quote(const char *s, size_t n, ds *out)
 {
@@ -218,12 +203,7 @@ static int expand_quote(const char *s, size_t n, ds *out)
 /* 1 when the (expanded, trimmed) instruction is one we report. */
 static int wanted(const char *s, size_t n)
 {
-    size_t i = 0;
-    while (i < n && (isspace((unsigned char)s[i]) || s[i] == '"'))
-        i++;
-    size_t w = i;
-    while (i < n && isalpha((unsigned char)s[i]))
-        i++;
+    size_t w, i = first_word(s, n, &w);
     const char *kw = s + w;
     size_t kl = i - w;
     if (word_is(kw, kl, "DDE") || word_is(kw, kl, "DDEAUTO"))
@@ -804,12 +784,7 @@ static int kw_start(const char *s, size_t n)
 {
     static const char *const kws[] = {"DDE", "DDEAUTO", "INCLUDETEXT", "INCLUDEPICTURE", "LINK",
                                       "IMPORT", NULL};
-    size_t i = 0;
-    while (i < n && (isspace((unsigned char)s[i]) || s[i] == '"'))
-        i++;
-    size_t w = i;
-    while (i < n && isalpha((unsigned char)s[i]))
-        i++;
+    size_t w, i = first_word(s, n, &w);
     for (int q = 0; kws[q]; q++)
         if (word_is(s + w, i - w, kws[q]))
             return 1;

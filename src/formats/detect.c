@@ -5,6 +5,7 @@
  * Names and declared MIME types are never consulted: a zip called invoice.pdf is a zip.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "formats/formats.h"
@@ -316,4 +317,36 @@ void fmt_find_passwords(const uint8_t *d, size_t n, void (*add)(void *, const ch
             break;
         }
     }
+}
+
+/* ------------------------------------------------------------------ bounded text */
+
+int fmt_str_add(fmt_str *s, const char *d, size_t n, size_t max)
+{
+    if (s->n >= max)
+        return KS_OK;
+    if (n > max - s->n)
+        n = max - s->n;
+    if (s->n + n + 1 > s->cap) {
+        size_t c = s->cap ? s->cap : 64;
+        while (c < s->n + n + 1)
+            c *= 2;
+        char *p = realloc(s->p, c);
+        if (!p)
+            return KS_ENOMEM;
+        s->p = p;
+        s->cap = c;
+    }
+    if (n)
+        memcpy(s->p + s->n, d, n);
+    s->n += n;
+    s->p[s->n] = 0;
+    return KS_OK;
+}
+
+void fmt_str_free(fmt_str *s)
+{
+    free(s->p);
+    s->p = NULL;
+    s->n = s->cap = 0;
 }

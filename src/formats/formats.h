@@ -73,6 +73,15 @@ typedef struct fmt_buf {
 int fmt_buf_add(fmt_sink *k, fmt_buf *b, const void *d, size_t n, uint64_t container_len);
 void fmt_buf_free(fmt_buf *b);
 
+/* A growable NUL-terminated text for decoded formulas and field instructions: fmt_str_add cuts
+ * what would pass `max` bytes (the text stays valid); KS_OK or KS_ENOMEM. */
+typedef struct fmt_str {
+    char *p;
+    size_t n, cap;
+} fmt_str;
+int fmt_str_add(fmt_str *s, const char *d, size_t n, size_t max);
+void fmt_str_free(fmt_str *s);
+
 /* ---- extractors: each returns KS_OK, FMT_STOP or a negative KS_E* (see above) ---- */
 int fmt_mime_extract(fmt_sink *k, const uint8_t *d, size_t n);    /* RFC 5322 / MIME message */
 int fmt_mbox_extract(fmt_sink *k, const uint8_t *d, size_t n);    /* mbox: each message */

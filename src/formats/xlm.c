@@ -64,31 +64,9 @@ static uint32_t rd32(const uint8_t *p)
 
 /* ------------------------------------------------------------------ bounded strings */
 
-typedef struct xs {
-    char *p;
-    size_t n, cap;
-} xs;
+typedef fmt_str xs;
 
-static int xs_add(xs *s, const char *d, size_t n)
-{
-    if (s->n + n > MAX_TEXT)
-        n = MAX_TEXT - s->n;
-    if (s->n + n + 1 > s->cap) {
-        size_t c = s->cap ? s->cap : 64;
-        while (c < s->n + n + 1)
-            c *= 2;
-        char *p = realloc(s->p, c);
-        if (!p)
-            return KS_ENOMEM;
-        s->p = p;
-        s->cap = c;
-    }
-    if (n)
-        memcpy(s->p + s->n, d, n);
-    s->n += n;
-    s->p[s->n] = 0;
-    return KS_OK;
-}
+static int xs_add(xs *s, const char *d, size_t n) { return fmt_str_add(s, d, n, MAX_TEXT); }
 
 static int xs_str(xs *s, const char *z) { return xs_add(s, z, strlen(z)); }
 
@@ -105,12 +83,7 @@ static int xs_fmt(xs *s, const char *fmt, ...)
     return xs_add(s, b, (size_t)r < sizeof b ? (size_t)r : sizeof b - 1);
 }
 
-static void xs_free(xs *s)
-{
-    free(s->p);
-    s->p = NULL;
-    s->n = s->cap = 0;
-}
+static void xs_free(xs *s) { fmt_str_free(s); }
 
 /* One UTF-16 code unit or Latin-1 byte to UTF-8 (surrogates paired by the caller). */
 static size_t utf8_put(uint32_t c, char *o)
