@@ -174,23 +174,47 @@ typedef struct scan_ctx {
     cli_tree *tree;     /* --format json: the document being written */
 } scan_ctx;
 
+/* Match data as yara prints it: printable ASCII as is, other bytes as \xHH. Formatted into a
+ * local buffer and written at once (the -s output of a large scan is millions of bytes). */
 static void print_text(FILE *out, const uint8_t *d, size_t n)
 {
+    static const char hx[] = "0123456789ABCDEF";
+    char buf[1024];
+    size_t b = 0;
     for (size_t i = 0; i < n; i++) {
-        if (d[i] >= 32 && d[i] <= 126)
-            fputc(d[i], out);
-        else
-            fprintf(out, "\\x%02X", d[i]);
+        if (b + 4 > sizeof buf) {
+            fwrite(buf, 1, b, out);
+            b = 0;
+        }
+        if (d[i] >= 32 && d[i] <= 126) {
+            buf[b++] = (char)d[i];
+        } else {
+            buf[b++] = '\\';
+            buf[b++] = 'x';
+            buf[b++] = hx[d[i] >> 4];
+            buf[b++] = hx[d[i] & 15];
+        }
     }
+    fwrite(buf, 1, b, out);
 }
 
+/* Hex string data: at most 64 bytes as "HH HH ...", then " ..." if longer. */
 static void print_hex(FILE *out, const uint8_t *d, size_t n)
 {
-    size_t k = n < 64 ? n : 64;
-    for (size_t i = 0; i < k; i++)
-        fprintf(out, i == 0 ? "%02X" : " %02X", d[i]);
-    if (n > 64)
-        fputs(" ...", out);
+    static const char hx[] = "0123456789ABCDEF";
+    char buf[64 * 3 + 8];
+    size_t k = n < 64 ? n : 64, b = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (i)
+            buf[b++] = ' ';
+        buf[b++] = hx[d[i] >> 4];
+        buf[b++] = hx[d[i] & 15];
+    }
+    if (n > 64) {
+        memcpy(buf + b, " ...", 4);
+        b += 4;
+    }
+    fwrite(buf, 1, b, out);
 }
 
 /* yara's escaping of string metadata (C escapes, octal for other non-printables). */

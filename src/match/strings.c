@@ -632,6 +632,7 @@ void strings_state_reset(const ks_tables *t, strings_state *st)
     }
     st->hit.n = 0;
     st->hitp.n = 0;
+    st->nfull = 0;
 }
 
 /* ------------------------------------------------------------------ recording */
@@ -692,6 +693,7 @@ static void add_match(scan_ctx *x, uint32_t si, int64_t off, uint32_t len, int32
     if (st->fast && (s->mods & M_SINGLE) && l->n) return;
     if (l->n >= KS_MAX_MATCHES) {
         st->too_many[si] = 1;
+        st->nfull++;
         return;
     }
     uint32_t before = l->n;

@@ -101,6 +101,7 @@ typedef struct strings_state {
     match_list *m;               /* per string */
     match_list *pieces;          /* per res index (only chained pieces use it) */
     uint8_t *too_many;           /* per string: hit the match limit */
+    uint32_t nfull;              /* strings with too_many set */
     pf_scratch *scratch;
     int fast;                    /* stop recording a string after its first match */
     VEC(uint32_t) hit;           /* strings with at least one match, in order of first match */

@@ -14,26 +14,29 @@
 #define MAX_IDENT 128
 #define MAX_LITERAL (1 << 20)
 
-static const struct { const char *w; int k; int64_t v; } keywords[] = {
-    {"all", TK_ALL, 0}, {"and", TK_AND, 0}, {"any", TK_ANY, 0}, {"ascii", TK_ASCII, 0},
-    {"at", TK_AT, 0}, {"base64", TK_BASE64, 0}, {"base64wide", TK_BASE64WIDE, 0},
-    {"condition", TK_CONDITION, 0}, {"contains", TK_CONTAINS, 0}, {"defined", TK_DEFINED, 0},
-    {"endswith", TK_ENDSWITH, 0}, {"entrypoint", TK_ENTRYPOINT, 0}, {"false", TK_FALSE, 0},
-    {"filesize", TK_FILESIZE, 0}, {"for", TK_FOR, 0}, {"fullword", TK_FULLWORD, 0},
-    {"global", TK_GLOBAL, 0}, {"icontains", TK_ICONTAINS, 0}, {"iendswith", TK_IENDSWITH, 0},
-    {"iequals", TK_IEQUALS, 0}, {"import", TK_IMPORT, 0}, {"in", TK_IN, 0},
-    {"include", TK_INCLUDE, 0}, {"istartswith", TK_ISTARTSWITH, 0}, {"matches", TK_MATCHES, 0},
-    {"meta", TK_META, 0}, {"nocase", TK_NOCASE, 0}, {"none", TK_NONE, 0}, {"not", TK_NOT, 0},
-    {"of", TK_OF, 0}, {"or", TK_OR, 0}, {"private", TK_PRIVATE, 0}, {"rule", TK_RULE, 0},
-    {"startswith", TK_STARTSWITH, 0}, {"strings", TK_STRINGS, 0}, {"them", TK_THEM, 0},
-    {"true", TK_TRUE, 0}, {"wide", TK_WIDE, 0}, {"xor", TK_XOR, 0},
+/* Reserved words with their lengths (compared first, so most identifiers cost no memcmp). */
+#define KW(w, k, v) {w, sizeof(w) - 1, k, v}
+static const struct { const char *w; size_t n; int k; int64_t v; } keywords[] = {
+    KW("all", TK_ALL, 0), KW("and", TK_AND, 0), KW("any", TK_ANY, 0), KW("ascii", TK_ASCII, 0),
+    KW("at", TK_AT, 0), KW("base64", TK_BASE64, 0), KW("base64wide", TK_BASE64WIDE, 0),
+    KW("condition", TK_CONDITION, 0), KW("contains", TK_CONTAINS, 0), KW("defined", TK_DEFINED, 0),
+    KW("endswith", TK_ENDSWITH, 0), KW("entrypoint", TK_ENTRYPOINT, 0), KW("false", TK_FALSE, 0),
+    KW("filesize", TK_FILESIZE, 0), KW("for", TK_FOR, 0), KW("fullword", TK_FULLWORD, 0),
+    KW("global", TK_GLOBAL, 0), KW("icontains", TK_ICONTAINS, 0), KW("iendswith", TK_IENDSWITH, 0),
+    KW("iequals", TK_IEQUALS, 0), KW("import", TK_IMPORT, 0), KW("in", TK_IN, 0),
+    KW("include", TK_INCLUDE, 0), KW("istartswith", TK_ISTARTSWITH, 0), KW("matches", TK_MATCHES, 0),
+    KW("meta", TK_META, 0), KW("nocase", TK_NOCASE, 0), KW("none", TK_NONE, 0), KW("not", TK_NOT, 0),
+    KW("of", TK_OF, 0), KW("or", TK_OR, 0), KW("private", TK_PRIVATE, 0), KW("rule", TK_RULE, 0),
+    KW("startswith", TK_STARTSWITH, 0), KW("strings", TK_STRINGS, 0), KW("them", TK_THEM, 0),
+    KW("true", TK_TRUE, 0), KW("wide", TK_WIDE, 0), KW("xor", TK_XOR, 0),
     /* integer readers: value = size in bytes | 0x10 signed | 0x20 big-endian */
-    {"int8", TK_INTFN, 1 | 0x10}, {"int16", TK_INTFN, 2 | 0x10}, {"int32", TK_INTFN, 4 | 0x10},
-    {"uint8", TK_INTFN, 1}, {"uint16", TK_INTFN, 2}, {"uint32", TK_INTFN, 4},
-    {"int8be", TK_INTFN, 1 | 0x30}, {"int16be", TK_INTFN, 2 | 0x30},
-    {"int32be", TK_INTFN, 4 | 0x30}, {"uint8be", TK_INTFN, 1 | 0x20},
-    {"uint16be", TK_INTFN, 2 | 0x20}, {"uint32be", TK_INTFN, 4 | 0x20},
+    KW("int8", TK_INTFN, 1 | 0x10), KW("int16", TK_INTFN, 2 | 0x10), KW("int32", TK_INTFN, 4 | 0x10),
+    KW("uint8", TK_INTFN, 1), KW("uint16", TK_INTFN, 2), KW("uint32", TK_INTFN, 4),
+    KW("int8be", TK_INTFN, 1 | 0x30), KW("int16be", TK_INTFN, 2 | 0x30),
+    KW("int32be", TK_INTFN, 4 | 0x30), KW("uint8be", TK_INTFN, 1 | 0x20),
+    KW("uint16be", TK_INTFN, 2 | 0x20), KW("uint32be", TK_INTFN, 4 | 0x20),
 };
+#undef KW
 
 void lex_init(lexer *lx, const char *src, size_t len)
 {
@@ -323,7 +326,7 @@ static void lex_any(lexer *lx, lex_token *tok, int value_mode)
         while (is_idc(peekc(lx, 0))) lx->pos++;
         size_t n = lx->pos - s;
         for (size_t k = 0; k < sizeof keywords / sizeof keywords[0]; k++) {
-            if (strlen(keywords[k].w) == n && memcmp(keywords[k].w, lx->src + s, n) == 0) {
+            if (keywords[k].n == n && memcmp(keywords[k].w, lx->src + s, n) == 0) {
                 tok->kind = keywords[k].k;
                 tok->i = keywords[k].v;
                 return;

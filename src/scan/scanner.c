@@ -243,13 +243,16 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
         }
     }
 
-    /* too-many-matches warnings */
-    for (uint32_t si = 0; cb && si < t->strs.n; si++) {
-        if (!s->st.too_many[si]) continue;
-        const ks_str *st = &t->strs.v[si];
-        ks_event ev = {KS_EV_TOO_MANY_MATCHES, &r->infos[st->rule], pool_str(t, st->id), NULL};
-        int c = cb(s, &ev, ud);
-        if (c < 0) { rc = c; goto out; }
+    /* too-many-matches warnings, in string order; only strings that matched can have hit the
+     * limit, so the hit list is enough unless it is incomplete */
+    if (cb && (s->st.hit_lost || s->st.nfull)) {
+        for (uint32_t si = 0; si < t->strs.n; si++) {
+            if (!s->st.too_many[si]) continue;
+            const ks_str *st = &t->strs.v[si];
+            ks_event ev = {KS_EV_TOO_MANY_MATCHES, &r->infos[st->rule], pool_str(t, st->id), NULL};
+            int c = cb(s, &ev, ud);
+            if (c < 0) { rc = c; goto out; }
+        }
     }
 
     /* rules, in order; a global rule that fails makes its namespace fail */
