@@ -498,10 +498,11 @@ done:
 
 /* ------------------------------------------------------------------ thread pool */
 
+/* A file to scan: `seq` is its place in the output (walk order), `size` its scheduling key. */
 typedef struct job {
     char *path;
     size_t seq;
-    struct job *next;
+    long long size;
 } job;
 
 typedef struct result {
@@ -510,24 +511,86 @@ typedef struct result {
     int ready;
 } result;
 
+/* Pending jobs form a max-heap on file size: workers take the largest file enqueued so far, so
+ * a big file found late in the walk does not run alone at the end while the other threads idle
+ * (longest-processing-time-first scheduling). Output still comes out in walk order (`submit`).
+ * Ties go to the file found first; with -l, files are taken in walk order. */
 static pthread_mutex_t q_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cv = PTHREAD_COND_INITIALIZER;
-static job *q_head, *q_tail;
+static job *q_heap;
+static size_t q_n, q_cap;
 static int q_done;
 static result *r_slots;
 static size_t r_n, r_cap, r_next;
 
-static void enqueue(const char *path)
+static int job_before(const job *a, const job *b)
 {
-    job *j = malloc(sizeof(*j));
+    /* -l counts matches across files, so which files report depends on the order: keep
+     * yara's walk order then */
+    if (opt_limit != 0)
+        return a->seq < b->seq;
+    return a->size > b->size || (a->size == b->size && a->seq < b->seq);
+}
+
+static void heap_push(job j)
+{
+    size_t i = q_n++;
+    while (i > 0) {
+        size_t up = (i - 1) / 2;
+        if (!job_before(&j, &q_heap[up]))
+            break;
+        q_heap[i] = q_heap[up];
+        i = up;
+    }
+    q_heap[i] = j;
+}
+
+static job heap_pop(void)
+{
+    job top = q_heap[0], last = q_heap[--q_n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= q_n)
+            break;
+        if (c + 1 < q_n && job_before(&q_heap[c + 1], &q_heap[c]))
+            c++;
+        if (!job_before(&q_heap[c], &last))
+            break;
+        q_heap[i] = q_heap[c];
+        i = c;
+    }
+    if (q_n)
+        q_heap[i] = last;
+    return top;
+}
+
+/* Queue a file; size < 0: unknown, looked up here. */
+static void enqueue(const char *path, long long size)
+{
+    if (size < 0) {
+        struct stat st;
+        size = stat(path, &st) == 0 ? (long long)st.st_size : 0;
+    }
+    job jb;
     char *p = strdup(path);
-    if (!j || !p) {
+    if (!p) {
         fprintf(stderr, "error: not enough memory\n");
         exit(1);
     }
-    j->path = p;
-    j->next = NULL;
+    jb.path = p;
+    jb.size = size;
     pthread_mutex_lock(&q_mu);
+    if (q_n == q_cap) {
+        size_t cap = q_cap ? q_cap * 2 : 256;
+        job *nh = realloc(q_heap, cap * sizeof(*nh));
+        if (!nh) {
+            fprintf(stderr, "error: not enough memory\n");
+            exit(1);
+        }
+        q_heap = nh;
+        q_cap = cap;
+    }
     if (r_n == r_cap) {
         size_t cap = r_cap ? r_cap * 2 : 256;
         result *nr = realloc(r_slots, cap * sizeof(*nr));
@@ -539,12 +602,8 @@ static void enqueue(const char *path)
         r_cap = cap;
     }
     memset(&r_slots[r_n], 0, sizeof(result));
-    j->seq = r_n++;
-    if (q_tail)
-        q_tail->next = j;
-    else
-        q_head = j;
-    q_tail = j;
+    jb.seq = r_n++;
+    heap_push(jb);
     pthread_cond_signal(&q_cv);
     pthread_mutex_unlock(&q_mu);
 }
@@ -582,17 +641,15 @@ static void *worker(void *arg)
     ks_scanner *s = arg;
     for (;;) {
         pthread_mutex_lock(&q_mu);
-        while (!q_head && !q_done)
+        while (!q_n && !q_done)
             pthread_cond_wait(&q_cv, &q_mu);
-        job *j = q_head;
-        if (j) {
-            q_head = j->next;
-            if (!q_head)
-                q_tail = NULL;
-        }
-        pthread_mutex_unlock(&q_mu);
-        if (!j)
+        if (!q_n) {
+            pthread_mutex_unlock(&q_mu);
             break;
+        }
+        job jb = heap_pop();
+        pthread_mutex_unlock(&q_mu);
+        job *j = &jb;
         char *out = NULL, *err = NULL;
         size_t olen = 0, elen = 0;
         if (!atomic_load(&g_timed_out)) {
@@ -603,7 +660,6 @@ static void *worker(void *arg)
         }
         submit(j->seq, out, olen, err, elen);
         free(j->path);
-        free(j);
     }
     return NULL;
 }
@@ -645,7 +701,7 @@ static void walk_dir(const char *dir, dir_id *stack, int depth)
         if (stat(full, &st) == 0) {
             if (S_ISREG(st.st_mode)) {
                 if (opt_skip_larger <= 0 || opt_skip_larger > (long long)st.st_size)
-                    enqueue(full);
+                    enqueue(full, (long long)st.st_size);
                 else
                     fprintf(stderr, "skipping %s (%lld bytes) because it's larger than %lld bytes.\n",
                             full, (long long)st.st_size, opt_skip_larger);
@@ -737,7 +793,7 @@ static int scan_many(const char *target, int nthreads)
             if (is_directory(line))
                 walk_root(line);
             else
-                enqueue(line);
+                enqueue(line, -1);
         }
         free(line);
         fclose(list);
@@ -753,6 +809,7 @@ static int scan_many(const char *target, int nthreads)
         ks_scanner_destroy(sc[i]);
     }
     free(r_slots);
+    free(q_heap);
     return 0;
 }
 
