@@ -143,9 +143,14 @@ static int tree_cb(ks_scanner *s, const ks_tree_event *ev, void *ud)
         fputs(",\"type\":", t->out);
         json_cstr(t->out, o->type);
         fprintf(t->out, ",\"size\":%llu", (unsigned long long)o->size);
-        if (o->md5[0])
-            fprintf(t->out, ",\"md5\":\"%s\",\"sha1\":\"%s\",\"sha256\":\"%s\"", o->md5, o->sha1,
-                    o->sha256);
+        /* the digests are computed here, on demand (text output never pays for them) */
+        static const struct { const char *key; ks_hash_kind kind; } hk[] = {
+            {"md5", KS_HASH_MD5}, {"sha1", KS_HASH_SHA1}, {"sha256", KS_HASH_SHA256}};
+        for (size_t i = 0; i < sizeof hk / sizeof *hk; i++) {
+            const char *h = ks_object_hash(o, hk[i].kind);
+            if (h)
+                fprintf(t->out, ",\"%s\":\"%s\"", hk[i].key, h);
+        }
         fputs(",\"matches\":[", t->out);
         t->open = 1;
         t->nmatches = 0;

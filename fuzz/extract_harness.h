@@ -27,6 +27,11 @@ static int h_tree(ks_scanner *s, const ks_tree_event *ev, void *ud)
                  ev->obj->size;
     if (ev->text)
         *sink += strlen(ev->text);
+    if (ev->type == KS_TREE_OBJECT) {   /* the lazy hashes, one kind per object in turn */
+        const char *h = ks_object_hash(ev->obj, (ks_hash_kind)(ev->obj->id % KS_HASH_KINDS));
+        if (h)
+            *sink += strlen(h);
+    }
     if (ev->type == KS_TREE_SCAN && ev->scan->type == KS_EV_RULE_MATCH && ev->scan->rule) {
         for (int si = 0; si < ev->scan->rule->nstrings; si++) {
             const ks_match *m = NULL;

@@ -199,7 +199,8 @@ void ks_rules_stats(const ks_rules *r, ks_stats *out);
  * ks_scan_tree() takes an input apart and scans every layer: the input is the root object; each
  * container found in it (mail, mbox, zip/7z/rar/cab/iso/lzh/tar, gzip/bzip2/xz, OLE2 with its VBA
  * project, OOXML) yields child objects, which are detected from their content (magic bytes, not
- * names), hashed, scanned with the rules and extracted in turn, depth first. Only the current path
+ * names), scanned with the rules and extracted in turn, depth first. Objects are hashed only on
+ * demand (ks_object_hash(), the `kensa` module's md5/sha1/sha256). Only the current path
  * from the root is held in memory. Before each object's scan the externals `filename`,
  * `filepath`, `extension`, `filetype` and `owner` are set when the rules declare them as strings.
  *
@@ -216,7 +217,10 @@ typedef struct ks_extract_opts {
     uint32_t max_ratio;          /* an entry expanding past 1 MB and past max_ratio times the size
                                     of its container is a bomb; default 250 (0 = no check) */
     uint32_t max_mime_nesting;   /* multipart levels inside one message; default 64 */
-    int no_hashes;               /* 1: skip MD5/SHA-1/SHA-256 */
+    int no_hashes;               /* 1: objects get no hashes (ks_object_info.hashes NULL, so
+                                    ks_object_hash() returns NULL and kensa.md5/sha1/sha256 are
+                                    undefined). Hashes cost nothing until asked for, so this
+                                    only matters to callbacks and rules that ask */
     uint64_t spill_threshold;    /* an object being decoded/decompressed that grows past this
                                     moves to an unlinked temporary file (mapped when scanned)
                                     instead of anonymous memory; default 16 MB (0 = never) */
@@ -226,6 +230,25 @@ typedef struct ks_extract_opts {
 } ks_extract_opts;
 /* Fill *o with the defaults above. */
 void ks_extract_opts_init(ks_extract_opts *o);
+
+/* The digests of an object (ks_object_hash()). */
+typedef enum ks_hash_kind { KS_HASH_MD5 = 0, KS_HASH_SHA1 = 1, KS_HASH_SHA256 = 2 } ks_hash_kind;
+#define KS_HASH_KINDS 3
+
+/* An object's digests, computed when first asked for and then kept: each one at most once per
+ * object, and only those asked for (a rule reading kensa.sha256 costs one SHA-256 of the object,
+ * no MD5 or SHA-1). ks_scan_tree() gives every object one over its bytes, valid until the
+ * object's KS_TREE_OBJECT_END event returns. A caller describing its own object to
+ * ks_scanner_set_object() may give one too: the bytes to digest on demand (data, len; have = 0),
+ * digests it already has (hex[kind] with bit 1u << kind set in have), or both. Not locked: an
+ * object is used by one thread at a time (its scanner's). */
+typedef struct ks_object_hashes {
+    const uint8_t *data;         /* the object's bytes; NULL: nothing to digest, only the
+                                    digests already in `have` */
+    size_t len;
+    unsigned have;               /* bit 1u << kind: hex[kind] holds that digest */
+    char hex[KS_HASH_KINDS][65]; /* lowercase hex, NUL-terminated (32, 40, 64 digits) */
+} ks_object_hashes;
 
 typedef struct ks_object_info {
     const char *path;            /* "invite.eml > [2] agenda.zip > lecture.doc > VBA/ThisDocument";
@@ -240,8 +263,18 @@ typedef struct ks_object_info {
     int depth;                   /* root = 0 */
     uint32_t id;                 /* 0 for the root, then in walk order */
     uint32_t parent_id;          /* = id for the root */
-    char md5[33], sha1[41], sha256[65];   /* lowercase hex ("" with no_hashes) */
+    ks_object_hashes *hashes;    /* MD5/SHA-1/SHA-256 on demand: read with ks_object_hash();
+                                    NULL = none (no_hashes) */
 } ks_object_info;
+
+/* The object's digest `kind` in lowercase hex (32, 40 or 64 digits). Computed on the first call
+ * for that object and kind, then kept in *obj->hashes (later calls, and the `kensa` module's
+ * field of the same name, return it without hashing again). NULL when the object has no hashes
+ * (obj->hashes NULL, e.g. no_hashes), when `kind` is not a KS_HASH_* value, when hashes->data is
+ * NULL and that digest was not given, or when hashing fails (out of memory; retried on the next
+ * call). The string lives as long as *obj->hashes: for ks_scan_tree() objects, until the
+ * object's KS_TREE_OBJECT_END event returns. */
+const char *ks_object_hash(const ks_object_info *obj, ks_hash_kind kind);
 
 enum {
     KS_TREE_OBJECT = 1,          /* an object is about to be scanned (obj set) */
@@ -261,11 +294,13 @@ typedef struct ks_tree_event {
 typedef int (*ks_tree_fn)(ks_scanner *s, const ks_tree_event *ev, void *ud);
 
 /* Describe the object the next scan of `s` is about (the `kensa` rules module reads it:
- * kensa.type, kensa.depth, kensa.path, ...). The struct is copied, its strings are not: they
- * must stay valid until that scan returns. It applies to the next ks_scanner_scan_mem/scan_file
- * only (cleared when the scan ends); NULL clears it. ks_scan_tree() calls it before each object.
- * Without it the `kensa` module describes the data as a root object (type detected from the
- * bytes, depth 0, path = the file given to ks_scanner_scan_file(), or ""). */
+ * kensa.type, kensa.depth, kensa.path, ...). The struct is copied, its strings and *hashes are
+ * not: they must stay valid until that scan returns. kensa.md5/sha1/sha256 are ks_object_hash()
+ * of it, computed only when a rule first reads them (undefined when it returns NULL). It applies
+ * to the next ks_scanner_scan_mem/scan_file only (cleared when the scan ends); NULL clears it.
+ * ks_scan_tree() calls it before each object. Without it the `kensa` module describes the data
+ * as a root object (type detected from the bytes, depth 0, path = the file given to
+ * ks_scanner_scan_file(), or ""). */
 void ks_scanner_set_object(ks_scanner *s, const ks_object_info *obj);
 
 /* Walk and scan the object tree of `data`. `name` is the root's path (e.g. the file name); opts

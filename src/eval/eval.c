@@ -131,6 +131,13 @@ static value call(ev *e, const ks_node *n)
     }
     ks_fn fn = obj_func_impl(f.o, (int)n->c);
     if (!fn) return UNDEF;
+    const ks_object *self = obj_parent(f.o);
+    if (na == 0) {
+        for (int k = 0; k < CALL_MEMO; k++) {
+            const call_memo *m = &e->s->memo[k];
+            if (m->gen == e->s->scan_gen && m->fn == fn && m->self == self) return m->v;
+        }
+    }
     /* the module root: walk to the module object of the call's base chain */
     const ks_node *base = &e->t->nodes.v[n->a];
     while (base->op == N_FIELD || base->op == N_INDEX) base = &e->t->nodes.v[base->a];
@@ -142,18 +149,32 @@ static value call(ev *e, const ks_node *n)
     ctx.size = e->s->size;
     ctx.module_root = root;
     ctx.scratch = e->s->scratch;
-    ctx.self = obj_parent(f.o);
+    ctx.self = (ks_object *)self;
     ks_val ret;
     memset(&ret, 0, sizeof ret);
     int rc = fn(&ctx, args, (int)na, &ret);
     if (rc < 0) { e->err = rc; return UNDEF; }
     value v = UNDEF;
     switch (ret.type) {
-    case V_INT: return vint(ret.i);
-    case V_FLOAT: return ret.f != ret.f ? UNDEF : vflt(ret.f);
-    case V_STR: v.t = VS; v.s = ret.s; v.len = ret.len; return v;
-    default: return UNDEF;
+    case V_INT: v = vint(ret.i); break;
+    case V_FLOAT: v = ret.f != ret.f ? UNDEF : vflt(ret.f); break;
+    case V_STR: v.t = VS; v.s = ret.s; v.len = ret.len; break;
+    default: break;
     }
+    if (na == 0) {
+        /* remember it for this scan (strings live in the scan's scratch until its end) */
+        for (int k = 0; k < CALL_MEMO; k++) {
+            call_memo *m = &e->s->memo[k];
+            if (m->gen != e->s->scan_gen) {
+                m->fn = fn;
+                m->self = self;
+                m->gen = e->s->scan_gen;
+                m->v = v;
+                break;
+            }
+        }
+    }
+    return v;
 }
 
 /* ------------------------------------------------------------------ entrypoint */
@@ -660,8 +681,93 @@ static value eval(ev *e, uint32_t ni)
     return r;
 }
 
+/* ------------------------------------------------------------------ guards */
+
+static int cmp_op(uint16_t op) { return op >= N_LT && op <= N_NE; }
+
+/* op with its operands swapped (K < x  <=>  x > K) */
+static uint16_t swap_op(uint16_t op)
+{
+    switch (op) {
+    case N_LT: return N_GT;
+    case N_LE: return N_GE;
+    case N_GT: return N_LT;
+    case N_GE: return N_LE;
+    default: return op;
+    }
+}
+
+/* x is a guardable operand: filesize, or an integer read at a constant offset */
+static int guard_side(const ks_tables *t, const ks_node *x, rule_guard *g)
+{
+    if (x->op == N_FILESIZE) { g->kind = G_FILESIZE; return 1; }
+    if (x->op == N_INTREAD && x->a < t->nodes.n) {
+        const ks_node *o = &t->nodes.v[x->a];
+        int sz = (int)(x->i & 0x0F);
+        if (o->op != N_INT || o->i < 0 || (sz != 1 && sz != 2 && sz != 4)) return 0;
+        g->kind = G_READ;
+        g->rd = (uint8_t)x->i;
+        g->off = (uint64_t)o->i;
+        return 1;
+    }
+    return 0;
+}
+
+rule_guard *guards_build(const ks_tables *t)
+{
+    rule_guard *g = calloc((size_t)t->rules.n + 1, sizeof *g);
+    if (!g) return NULL;
+    for (uint32_t ri = 0; ri < t->rules.n; ri++) {
+        uint32_t ni = t->rules.v[ri].cond;
+        for (int d = 0; d < 64 && ni < t->nodes.n && t->nodes.v[ni].op == N_AND; d++)
+            ni = t->nodes.v[ni].a;
+        if (ni >= t->nodes.n) continue;
+        const ks_node *n = &t->nodes.v[ni];
+        if (!cmp_op(n->op) || n->a >= t->nodes.n || n->b >= t->nodes.n) continue;
+        const ks_node *l = &t->nodes.v[n->a], *r = &t->nodes.v[n->b];
+        rule_guard x = {0};
+        if (r->op == N_INT && guard_side(t, l, &x)) {
+            x.op = n->op;
+            x.k = r->i;
+        } else if (l->op == N_INT && guard_side(t, r, &x)) {
+            x.op = swap_op(n->op);
+            x.k = l->i;
+        } else {
+            continue;
+        }
+        g[ri] = x;
+    }
+    return g;
+}
+
+/* 0 when the guard proves the rule false, else 1 (the same value eval gives the conjunct: an
+ * out-of-range read is undefined, which makes `and` false) */
+static int guard_ok(const ks_scanner *s, const rule_guard *g)
+{
+    int64_t v;
+    if (g->kind == G_FILESIZE) {
+        v = (int64_t)s->size;
+    } else if (g->kind == G_READ) {
+        int sz = g->rd & 0x0F, sgn = (g->rd & 0x10) != 0, be = (g->rd & 0x20) != 0;
+        uint64_t u = rd(s->data, s->size, g->off, sz, be);
+        if (u == UINT64_MAX) return 0;
+        v = sgn ? (int64_t)(u << (64 - 8 * sz)) >> (64 - 8 * sz) : (int64_t)u;
+    } else {
+        return 1;
+    }
+    switch (g->op) {
+    case N_LT: return v < g->k;
+    case N_LE: return v <= g->k;
+    case N_GT: return v > g->k;
+    case N_GE: return v >= g->k;
+    case N_EQ: return v == g->k;
+    default: return v != g->k;
+    }
+}
+
 int eval_rule(ks_scanner *s, uint32_t ri)
 {
+    if (s->guard && !guard_ok(s, &s->guard[ri])) return 0;
     ev e = {s, &s->r->t, 0};
     s->eval_depth = 0;
     value v = eval(&e, s->r->t.rules.v[ri].cond);

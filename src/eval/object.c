@@ -51,6 +51,8 @@ struct ks_object {
     ks_object *parent;
     void *udata;                        /* obj_set_udata(): module data, usually on the root */
     void (*udata_free)(void *);
+    obj_lazy_fn lazy;                   /* leaves: obj_set_lazy() resolver not run yet */
+    void *lazy_ud;
     union {
         int64_t i;
         double f;
@@ -267,6 +269,55 @@ void obj_destroy(ks_object *o)
         o->udata_free(o->udata);
     free(o->name);
     free(o);
+}
+
+void obj_reset(ks_object *o)
+{
+    if (!o)
+        return;
+    switch (o->type) {
+    case OBJ_INT: case OBJ_FLOAT:
+        o->u.i = 0;
+        o->u.f = 0;
+        break;
+    case OBJ_STRING:
+        free(o->u.s.p);
+        o->u.s.p = NULL;
+        o->u.s.len = 0;
+        break;
+    case OBJ_STRUCT:
+        for (size_t k = 0; k < o->u.st.n; k++)
+            obj_reset(o->u.st.v[k]);
+        o->u.st.hint = 0;
+        break;
+    case OBJ_ARRAY:
+        for (size_t k = 0; k < o->u.arr.len; k++)
+            obj_destroy(o->u.arr.v[k]);
+        free(o->u.arr.v);
+        o->u.arr.v = NULL;
+        o->u.arr.len = o->u.arr.cap = 0;
+        break;
+    case OBJ_DICT:
+        for (size_t k = 0; k < o->u.dict.n; k++) {
+            free(o->u.dict.v[k].key);
+            obj_destroy(o->u.dict.v[k].obj);
+        }
+        free(o->u.dict.v);
+        free(o->u.dict.tab);
+        o->u.dict.v = NULL;
+        o->u.dict.tab = NULL;
+        o->u.dict.n = o->u.dict.cap = o->u.dict.tabcap = 0;
+        break;
+    default:
+        break;
+    }
+    o->defined = 0;
+    o->lazy = NULL;
+    o->lazy_ud = NULL;
+    if (o->udata_free && o->udata)
+        o->udata_free(o->udata);
+    o->udata = NULL;
+    o->udata_free = NULL;
 }
 
 int obj_set_udata(ks_object *root, void *p, void (*free_fn)(void *))
@@ -638,6 +689,7 @@ int obj_set_int(ks_object *root, int64_t v, const char *path, ...)
     va_end(ap);
     if (rc != 0)
         return rc;
+    o->lazy = NULL;
     o->u.i = v;
     o->defined = 1;
     return 0;
@@ -653,6 +705,7 @@ int obj_set_float(ks_object *root, double v, const char *path, ...)
     va_end(ap);
     if (rc != 0)
         return rc;
+    o->lazy = NULL;
     o->u.f = v;
     o->defined = isnan(v) ? 0 : 1;     /* YARA: a NaN float is undefined */
     return 0;
@@ -669,6 +722,7 @@ int obj_set_string(ks_object *root, const void *s, size_t len, const char *path,
     va_end(ap);
     if (rc != 0)
         return rc;
+    o->lazy = NULL;
     if (!s) {       /* NULL = make undefined */
         free(o->u.s.p);
         o->u.s.p = NULL;
@@ -689,6 +743,66 @@ int obj_set_string(ks_object *root, const void *s, size_t len, const char *path,
     return 0;
 }
 
+int obj_set_lazy(ks_object *root, obj_lazy_fn fn, void *ud, const char *path, ...)
+{
+    ks_object *o = NULL;
+    va_list ap;
+    int rc;
+    if (!fn)
+        return KS_EARG;
+    va_start(ap, path);
+    rc = resolve(root, 1, path, &ap, &o);
+    va_end(ap);
+    if (rc != 0)
+        return rc;
+    if (!o)
+        return KS_EINTERNAL;
+    if (o->type != OBJ_INT && o->type != OBJ_FLOAT && o->type != OBJ_STRING)
+        return KS_ETYPE;
+    if (o->type == OBJ_STRING) {
+        free(o->u.s.p);
+        o->u.s.p = NULL;
+        o->u.s.len = 0;
+    }
+    o->defined = 0;
+    o->lazy = fn;
+    o->lazy_ud = ud;
+    return 0;
+}
+
+/* Run a pending obj_set_lazy() resolver of a leaf, once. Readers take const pointers, but every
+ * tree is made of heap objects from obj_alloc (never const storage), so the leaf may be
+ * written here; a tree is used by one scanner (one thread) at a time. */
+static void lazy_resolve(const ks_object *co)
+{
+    if (!co || !co->lazy)
+        return;
+    ks_object *o = (ks_object *)co;
+    obj_lazy_fn fn = o->lazy;
+    o->lazy = NULL;             /* once, even if it fails (and no recursion through fn) */
+    ks_val v;
+    memset(&v, 0, sizeof v);
+    if (fn(o->lazy_ud, &v) != 0)
+        return;
+    if (o->type == OBJ_INT && v.type == V_INT) {
+        o->u.i = v.i;
+        o->defined = 1;
+    } else if (o->type == OBJ_FLOAT && v.type == V_FLOAT) {
+        o->u.f = v.f;
+        o->defined = isnan(v.f) ? 0 : 1;
+    } else if (o->type == OBJ_STRING && v.type == V_STR && (v.s || !v.len)) {
+        uint8_t *copy = malloc(v.len + 1);
+        if (!copy)
+            return;             /* out of memory: stays undefined */
+        if (v.len)
+            memcpy(copy, v.s, v.len);
+        copy[v.len] = 0;
+        o->u.s.p = copy;
+        o->u.s.len = v.len;
+        o->defined = 1;
+    }
+}
+
 int64_t obj_get_int(ks_object *root, int *defined, const char *path, ...)
 {
     ks_object *o = NULL;
@@ -697,6 +811,8 @@ int64_t obj_get_int(ks_object *root, int *defined, const char *path, ...)
     va_start(ap, path);
     rc = resolve(root, 0, path, &ap, &o);
     va_end(ap);
+    if (rc == 0)
+        lazy_resolve(o);
     if (rc != 0 || !o || o->type != OBJ_INT || !o->defined) {
         if (defined)
             *defined = 0;
@@ -809,6 +925,7 @@ int obj_is_defined(const ks_object *o)
 {
     if (!o)
         return 0;
+    lazy_resolve(o);
     switch (o->type) {
     case OBJ_INT:
     case OBJ_FLOAT:
@@ -820,13 +937,20 @@ int obj_is_defined(const ks_object *o)
 }
 
 int64_t obj_int(const ks_object *o)
-{ return (o && o->type == OBJ_INT && o->defined) ? o->u.i : 0; }
+{
+    lazy_resolve(o);
+    return (o && o->type == OBJ_INT && o->defined) ? o->u.i : 0;
+}
 
 double obj_float(const ks_object *o)
-{ return (o && o->type == OBJ_FLOAT && o->defined) ? o->u.f : NAN; }
+{
+    lazy_resolve(o);
+    return (o && o->type == OBJ_FLOAT && o->defined) ? o->u.f : NAN;
+}
 
 const uint8_t *obj_string(const ks_object *o, size_t *len)
 {
+    lazy_resolve(o);
     if (!o || o->type != OBJ_STRING || !o->defined) {
         if (len)
             *len = 0;
@@ -875,6 +999,7 @@ static void print_obj(FILE *out, const ks_object *o, int indent, int ident)
         put_tabs(out, tabs);
         fputs(o->name, out);
     }
+    lazy_resolve(o);            /* -D prints every value: lazy leaves are computed */
     switch (o->type) {
     case OBJ_INT:
         if (o->defined)

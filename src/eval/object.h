@@ -104,6 +104,10 @@ ks_object *obj_decl_dict(ks_object *parent, const char *name, obj_type item_type
 int obj_decl_func(ks_object *parent, const char *name, const char *args, char ret, ks_fn fn);
 
 void obj_destroy(ks_object *o);
+/* Return a tree to its just-declared state, keeping the declaration: every leaf undefined (and
+ * its lazy resolver dropped), arrays and dicts emptied, udata released. A scanner keeps each
+ * module's declared tree across scans and resets it after each one instead of declaring anew. */
+void obj_reset(ks_object *o);
 
 /* Opaque data a module attaches to its tree at load time (e.g. a parsed report that its
  * functions consult through ctx->module_root). obj_set_udata stores `p` on `root`, first
@@ -120,6 +124,18 @@ void *obj_get_udata(const ks_object *o);
 int obj_set_int(ks_object *root, int64_t v, const char *path, ...);
 int obj_set_float(ks_object *root, double v, const char *path, ...);
 int obj_set_string(ks_object *root, const void *s, size_t len, const char *path, ...);
+/* Lazy leaves: the value of the int/float/string leaf at `path` is computed on first read.
+ * `fn(ud, &v)` runs at most once, when the leaf is first read (obj_is_defined, obj_int,
+ * obj_float, obj_string, obj_get_int, obj_print): it sets v (V_UNDEF, or the leaf's type:
+ * V_INT, V_FLOAT, V_STR whose bytes the tree copies) and returns 0; a non-zero return or a
+ * value of another type leaves the leaf undefined. An obj_set_* on the leaf before that drops
+ * the resolver; copies of a prototype (array items, dict entries) do not inherit it. `ud` must
+ * stay valid until the leaf is read or the tree destroyed. Meant for values that are costly and
+ * rarely read (the `kensa` module's hashes). Reading a lazy leaf writes it, which is fine since
+ * a tree is used by one scanner at a time. Returns 0, KS_EARG (fn NULL), KS_ETYPE (not an
+ * int/float/string leaf) or the path errors of obj_set_*. */
+typedef int (*obj_lazy_fn)(void *ud, ks_val *v);
+int obj_set_lazy(ks_object *root, obj_lazy_fn fn, void *ud, const char *path, ...);
 /* Read back a value set earlier (undefined -> returns 0 and sets *defined = 0). */
 int64_t obj_get_int(ks_object *root, int *defined, const char *path, ...);
 ks_object *obj_lookup(ks_object *root, const char *path, ...);

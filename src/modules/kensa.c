@@ -14,8 +14,14 @@
  *   depth        int     0 for the root
  *   is_root      int     1 for the root, 0 for extracted objects
  *   size         int     bytes of the object
- *   md5, sha1, sha256  string  lowercase hex; undefined when hashing is off (no_hashes) and in
- *                              plain scans (use the hash module there)
+ *   md5, sha1, sha256  string  lowercase hex; undefined when the object has no hashes
+ *                              (no_hashes) and in plain scans (use the hash module there)
+ *
+ * The hashes are lazy fields (obj_set_lazy): a digest is computed by ks_object_hash() when a
+ * rule first reads that field (or -D prints the module), so a rule reading kensa.sha256 costs
+ * one SHA-256 and no MD5, and rules that never read them cost nothing. The digest is kept in
+ * the object's ks_object_hashes, so the tree callback (the CLI's JSON output) asking for it too
+ * does not hash the object again.
  *
  * The scanner passes the object (ks_scanner_set_object(), called by the tree walker before each
  * object's scan) through mod_data as a ks_kensa_data (kensa_module.h). Without one (a plain
@@ -50,6 +56,26 @@ static int set_str(ks_object *root, const char *field, const char *v)
     return obj_set_string(root, v, strlen(v), field);   /* field: a plain name, no % */
 }
 
+/* Lazy resolvers of md5/sha1/sha256: ud is the object's ks_object_hashes, which the caller of
+ * ks_scanner_set_object() keeps valid until the scan returns (the module tree is unloaded
+ * when the scan ends, so it never outlives that). */
+static int lazy_hash(void *ud, ks_hash_kind kind, ks_val *v)
+{
+    ks_object_info o;
+    memset(&o, 0, sizeof o);
+    o.hashes = ud;
+    const char *h = ks_object_hash(&o, kind);
+    if (h) {
+        v->type = V_STR;
+        v->s = (const uint8_t *)h;
+        v->len = strlen(h);
+    }
+    return 0;
+}
+static int lazy_md5(void *ud, ks_val *v) { return lazy_hash(ud, KS_HASH_MD5, v); }
+static int lazy_sha1(void *ud, ks_val *v) { return lazy_hash(ud, KS_HASH_SHA1, v); }
+static int lazy_sha256(void *ud, ks_val *v) { return lazy_hash(ud, KS_HASH_SHA256, v); }
+
 static int kensa_load(ks_object *root, const uint8_t *data, size_t size, const void *mod_data,
                       size_t mod_data_len)
 {
@@ -66,12 +92,11 @@ static int kensa_load(ks_object *root, const uint8_t *data, size_t size, const v
         rc |= obj_set_int(root, o->depth, "depth");
         rc |= obj_set_int(root, o->depth == 0, "is_root");
         rc |= obj_set_int(root, (int64_t)o->size, "size");
-        if (o->md5[0])
-            rc |= set_str(root, "md5", o->md5);
-        if (o->sha1[0])
-            rc |= set_str(root, "sha1", o->sha1);
-        if (o->sha256[0])
-            rc |= set_str(root, "sha256", o->sha256);
+        if (o->hashes) {
+            rc |= obj_set_lazy(root, lazy_md5, o->hashes, "md5");
+            rc |= obj_set_lazy(root, lazy_sha1, o->hashes, "sha1");
+            rc |= obj_set_lazy(root, lazy_sha256, o->hashes, "sha256");
+        }
     } else {
         const char *target = kd && kd->target ? kd->target : "";
         rc |= set_str(root, "type", fmt_detect(data, size));

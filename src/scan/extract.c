@@ -1,5 +1,10 @@
 /*
- * extract.c - the object-tree walk behind ks_scan_tree(): detect, hash, scan, extract, recurse.
+ * extract.c - the object-tree walk behind ks_scan_tree(): detect, scan, extract, recurse.
+ *
+ * Hashes are lazy: each frame carries a ks_object_hashes over its bytes, and a digest is
+ * computed only when something asks for it (ks_object_hash(): the tree callback, e.g. the CLI's
+ * JSON output; the `kensa` module when a rule reads kensa.md5/sha1/sha256; the bomb memory
+ * below, only for containers and only once a bomb was seen), at most once per object and kind.
  *
  * The walk is depth first and holds only the current path: one frame per level, each owning its
  * path string and pointing at bytes owned by the extractor of the level above (a slice of its
@@ -40,6 +45,7 @@ enum { LIM_DEPTH = 1, LIM_SIZE = 2, LIM_INPUT = 4, LIM_RATIO = 8, LIM_OBJECTS = 
 
 typedef struct frame {
     ks_object_info info;
+    ks_object_hashes hashes; /* info.hashes points here (unless no_hashes) */
     char *path;              /* owned */
     char *label;             /* owned */
     char *name;              /* owned */
@@ -101,19 +107,31 @@ static void hexify(const unsigned char *md, unsigned n, char *out)
     out[2 * n] = 0;
 }
 
-static void hash_object(const uint8_t *d, size_t n, ks_object_info *info)
+/* Digest `kind` of h's bytes, computed now unless already there (see kensa.h). */
+static const char *hashes_get(ks_object_hashes *h, unsigned kind)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
-    static const uint8_t empty[1];
-    if (!d)
-        d = empty;
-    if (EVP_Digest(d, n, md, &mdlen, EVP_md5(), NULL) == 1)
-        hexify(md, mdlen, info->md5);
-    if (EVP_Digest(d, n, md, &mdlen, EVP_sha1(), NULL) == 1)
-        hexify(md, mdlen, info->sha1);
-    if (EVP_Digest(d, n, md, &mdlen, EVP_sha256(), NULL) == 1)
-        hexify(md, mdlen, info->sha256);
+    if (!h || kind >= KS_HASH_KINDS)
+        return NULL;
+    unsigned bit = 1u << kind;
+    if (h->have & bit)
+        return h->hex[kind];
+    if (!h->data)
+        return NULL;
+    const EVP_MD *md = kind == KS_HASH_MD5 ? EVP_md5() : kind == KS_HASH_SHA1 ? EVP_sha1()
+                                                                              : EVP_sha256();
+    unsigned char dg[EVP_MAX_MD_SIZE];
+    unsigned dl = 0;
+    if (!md || EVP_Digest(h->data, h->len, dg, &dl, md, NULL) != 1 ||
+        2 * (size_t)dl >= sizeof h->hex[kind])
+        return NULL;
+    hexify(dg, dl, h->hex[kind]);
+    h->have |= bit;
+    return h->hex[kind];
+}
+
+const char *ks_object_hash(const ks_object_info *obj, ks_hash_kind kind)
+{
+    return obj ? hashes_get(obj->hashes, (unsigned)kind) : NULL;
 }
 
 /* A copy of s with control bytes replaced and cut to MAX_LABEL bytes (on a UTF-8 boundary). */
@@ -387,6 +405,17 @@ static int run_extractor(fmt_sink *k, const frame *f, const uint8_t *d, size_t n
     return fmt_archive_extract(k, t, f->name, d, n);
 }
 
+/* 1: the bytes are a copy of a container whose extraction hit a size limit. Their SHA-256 is
+ * computed (whatever no_hashes says) only once such a bomb was seen in this input. */
+static int is_known_bomb(fmt_sink *k, ks_object_hashes *h)
+{
+    const char *sha = k->nbombs ? hashes_get(h, KS_HASH_SHA256) : NULL;
+    for (int i = 0; sha && i < k->nbombs; i++)
+        if (strcmp(k->bombs[i], sha) == 0)
+            return 1;
+    return 0;
+}
+
 static int is_texty(const char *t)
 {
     return strcmp(t, "text") == 0 || strcmp(t, "html") == 0 || strcmp(t, "email") == 0;
@@ -432,8 +461,9 @@ static int visit(fmt_sink *k, frame *parent, const char *label, const char *name
     f.info.depth = parent ? parent->info.depth + 1 : 0;
     f.info.id = k->nobjects++;
     f.info.parent_id = parent ? parent->info.id : f.info.id;
-    if (!k->o.no_hashes)
-        hash_object(d, n, &f.info);
+    f.hashes.data = d ? d : (const uint8_t *)"";   /* digested on demand (hashes_get) */
+    f.hashes.len = n;
+    f.info.hashes = k->o.no_hashes ? NULL : &f.hashes;
 
     frame *save = k->cur;
     k->cur = &f;
@@ -472,20 +502,17 @@ static int visit(fmt_sink *k, frame *parent, const char *label, const char *name
         fmt_find_passwords(d, n < HARVEST_BYTES ? n : HARVEST_BYTES, add_password, k);
 
     if (is_container(f.info.type) || fmt_dde_part(&f.info)) {   /* dde.c: OOXML parts, CSV */
-        int known_bomb = -1;
-        for (int i = 0; f.info.sha256[0] && i < k->nbombs; i++)
-            if (strcmp(k->bombs[i], f.info.sha256) == 0)
-                known_bomb = i;
         if ((uint32_t)f.info.depth >= k->o.max_depth) {
             note_limit(k, &f, LIM_DEPTH, "depth");
-        } else if (known_bomb >= 0) {
+        } else if (is_known_bomb(k, &f.hashes)) {
             /* a copy of a container that already hit a size limit: not inflated again */
             note_limit(k, &f, LIM_RATIO, "ratio (same content as an earlier bomb)");
         } else if (!fmt_stopped(k)) {
             rc = run_extractor(k, &f, d, n);
-            if ((f.limits & (LIM_SIZE | LIM_RATIO | LIM_INPUT)) && f.info.sha256[0] &&
-                k->nbombs < MAX_BOMBS && k->bombs)
-                memcpy(k->bombs[k->nbombs++], f.info.sha256, 65);
+            const char *sha;     /* remembered only once it hit a size limit */
+            if ((f.limits & (LIM_SIZE | LIM_RATIO | LIM_INPUT)) && k->nbombs < MAX_BOMBS &&
+                k->bombs && (sha = hashes_get(&f.hashes, KS_HASH_SHA256)) != NULL)
+                memcpy(k->bombs[k->nbombs++], sha, 65);
         }
     }
     if (rc == KS_OK && !k->stop)

@@ -31,12 +31,14 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     s->nvars = r->max_vars + 2;
     s->vars = calloc(s->nvars, sizeof *s->vars);
     s->mods = calloc((size_t)t->imports.n + 1, sizeof *s->mods);
+    s->decl = calloc((size_t)t->imports.n + 1, sizeof *s->decl);
+    s->guard = guards_build(t);
     s->moddata = calloc((size_t)t->imports.n + 1, sizeof *s->moddata);
     s->mod_failed = calloc((size_t)t->imports.n + 1, 1);
     s->moddata_len = calloc((size_t)t->imports.n + 1, sizeof *s->moddata_len);
     s->ext = calloc((size_t)t->exts.n + 1, sizeof *s->ext);
     s->scratch = ks_scratch_new();
-    if (rc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->moddata || !s->mod_failed || !s->moddata_len ||
+    if (rc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->decl || !s->guard || !s->moddata || !s->mod_failed || !s->moddata_len ||
         !s->ext || !s->scratch) {
         ks_scanner_destroy(s);
         return rc != KS_OK ? rc : KS_ENOMEM;
@@ -57,7 +59,7 @@ static void unload_modules(ks_scanner *s)
         if (!s->mods[i]) continue;
         const ks_module *m = ks_module_find(pool_str(t, t->imports.v[i]));
         if (m && m->unload) m->unload(s->mods[i]);
-        obj_destroy(s->mods[i]);
+        obj_reset(s->mods[i]);
         s->mods[i] = NULL;
     }
 }
@@ -67,6 +69,9 @@ void ks_scanner_destroy(ks_scanner *s)
     if (!s) return;
     const ks_tables *t = &s->r->t;
     if (s->mods) unload_modules(s);
+    if (s->decl) for (uint32_t i = 0; i < t->imports.n; i++) obj_destroy(s->decl[i]);
+    free(s->decl);
+    free(s->guard);
     strings_state_free(t, &s->st);
     if (s->ext) for (uint32_t i = 0; i < t->exts.n; i++) free(s->ext[i].s);
     if (s->moddata) for (uint32_t i = 0; i < t->imports.n; i++) free(s->moddata[i]);
@@ -176,9 +181,14 @@ int scanner_module(ks_scanner *s, uint32_t i, ks_object **out)
     const char *name = pool_str(t, t->imports.v[i]);
     const ks_module *m = ks_module_find(name);
     if (!m) return KS_ENOMODULE;
-    ks_object *root = obj_new_root(name);
-    if (!root) return KS_ENOMEM;
-    if (m->declare(root) != 0) { obj_destroy(root); return KS_ENOMEM; }
+    ks_object *root = s->decl[i];
+    if (!root) {
+        /* declared once per scanner; reset (not rebuilt) after each scan */
+        root = obj_new_root(name);
+        if (!root) return KS_ENOMEM;
+        if (m->declare(root) != 0) { obj_destroy(root); return KS_ENOMEM; }
+        s->decl[i] = root;
+    }
     if (m->load) {
         /* A module that cannot parse the scanned data leaves its values undefined and
          * returns 0; a negative return means its -x module data is unusable, which fails
@@ -193,7 +203,7 @@ int scanner_module(ks_scanner *s, uint32_t i, ks_object **out)
         }
         if (lr < 0) {
             if (m->unload) m->unload(root);
-            obj_destroy(root);
+            obj_reset(root);
             int rc = lr == KS_ENOMEM ? KS_ENOMEM : KS_EMODDATA;
             if (s->mod_failed) s->mod_failed[i] = (int8_t)rc;
             return rc;
@@ -216,6 +226,7 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
     s->size = len;
     s->ep_state = 0;
     s->timed_out = 0;
+    s->scan_gen++;               /* forgets the previous scan's memoized calls */
     if (s->timeout) {
         clock_gettime(CLOCK_MONOTONIC, &s->deadline);
         s->deadline.tv_sec += s->timeout;

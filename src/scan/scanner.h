@@ -32,6 +32,34 @@ typedef struct ext_val {
     size_t slen;
 } ext_val;
 
+/* A rule's guard: the leftmost conjunct of its condition when that is a comparison of a data
+ * read at a constant offset (`uint16(0) == 0x5A4D`) or of filesize with an integer constant.
+ * Evaluation goes left to right and stops at a false conjunct, so a failing guard means the rule
+ * is false with nothing else evaluated; checking the compact guard first spares the walk of the
+ * condition tree (and its cache misses) for every file it rules out. */
+enum { G_NONE = 0, G_READ, G_FILESIZE };
+typedef struct rule_guard {
+    uint8_t kind;                /* G_* */
+    uint8_t rd;                  /* G_READ: reader kind (N_INTREAD's i: size | 0x10 signed |
+                                    0x20 big-endian) */
+    uint16_t op;                 /* N_LT .. N_NE, with the read/filesize on the left */
+    uint64_t off;                /* G_READ: offset */
+    int64_t k;                   /* the constant */
+} rule_guard;
+
+/* One guard per rule (G_NONE where none applies); free() the result. NULL on OOM. */
+rule_guard *guards_build(const ks_tables *t);
+
+/* A zero-argument module function's result within one scan (pe.imphash() is called hundreds of
+ * times per file by signature-base); valid while `gen` equals the scanner's scan_gen. */
+#define CALL_MEMO 16
+typedef struct call_memo {
+    ks_fn fn;
+    const ks_object *self;
+    uint64_t gen;
+    value v;
+} call_memo;
+
 struct ks_scanner {
     const ks_rules *r;
     strings_state st;
@@ -40,6 +68,8 @@ struct ks_scanner {
     value *vars;                 /* loop slots */
     uint32_t nvars;
     ks_object **mods;            /* per import: this scan's tree (NULL until loaded) */
+    ks_object **decl;            /* per import: the declared tree, kept across scans and reset
+                                    after each (obj_reset); mods[i] is decl[i] once loaded */
     int8_t *mod_failed;          /* per import: error of a failed load in this scan, else 0 */
     uint8_t **moddata;           /* per import: -x data */
     size_t *moddata_len;
@@ -66,6 +96,10 @@ struct ks_scanner {
     ks_object_info obj;
     int have_obj;
     const char *target;          /* ks_scanner_scan_file()'s path during that scan, else NULL */
+
+    rule_guard *guard;           /* per rule (guards_build) */
+    call_memo memo[CALL_MEMO];   /* zero-argument calls of this scan */
+    uint64_t scan_gen;           /* incremented per scan */
 };
 
 /* Evaluate the condition of rule `ri`; returns 1 matched, 0 not, or a negative KS_E* error. */

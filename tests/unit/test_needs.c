@@ -3,6 +3,9 @@
  * must give exactly what evaluation gives. Each case is checked on data where the strings do not
  * match (the skip applies) and, where it matters, on data where they do.
  *
+ * Rules ruled out by their guard (the leftmost conjunct, checked before the condition tree) are
+ * tested the same way.
+ *
  * The verdicts are yara 4.2.3's (checked with `yara` on the same rule and data).
  */
 #include "rule_test.h"
@@ -75,10 +78,36 @@ static void test_rule_references(void)
                      "rule t { condition: true }", "abc");
 }
 
+static void test_guards(void)
+{
+    /* a rule whose leftmost conjunct is a read at a constant offset or a filesize comparison is
+     * decided by that conjunct first (scanner.h, rule_guard); verdicts checked with yara 4.2.3 */
+    assert_true_rule("rule t { condition: uint16(0) == 0x5A4D and filesize < 100 }", "MZxx");
+    assert_false_rule("rule t { condition: uint16(0) == 0x5A4D and filesize < 100 }", "ZMxx");
+    assert_false_rule("rule t { condition: uint16(0) == 0x5A4D and true }", "M");
+    assert_true_rule("rule t { condition: 0x5A4D == uint16(0) and true }", "MZ");
+    assert_false_rule("rule t { condition: not (uint16(0) == 0x5A4D) }", "M");
+    assert_true_rule("rule t { condition: not (uint16(0) == 0x5A4D) }", "ZM");
+    assert_false_rule("rule t { condition: uint16(0) != 0x5A4D and filesize > 0 }", "M");
+    assert_true_rule("rule t { condition: uint16(0) != 0x5A4D and filesize > 0 }", "ZM");
+    assert_true_rule("rule t { condition: int8(0) < 0 and true }", "\x80");
+    assert_false_rule("rule t { condition: int8(0) < 0 and true }", "\x10");
+    assert_false_rule("rule t { condition: filesize >= 3 and uint8(0) == 0x41 }", "AB");
+    assert_true_rule("rule t { condition: filesize >= 3 and uint8(0) == 0x41 }", "ABC");
+    assert_true_rule("rule t { condition: 10 > filesize and true }", "abc");
+    assert_true_rule("rule t { condition: uint16(0) == 0x5A4D or true }", "xx");
+    assert_true_rule("rule t { condition: uint32be(0) == 0x7F454C46 and true }", "\x7f" "ELF");
+    assert_false_rule("rule t { condition: uint32be(0) == 0x7F454C46 and true }", "\x7f" "EL");
+    /* a global rule ruled out by its guard still makes its namespace fail */
+    assert_false_rule("global rule g { condition: uint8(0) == 0x41 } rule t { condition: true }", "B");
+    assert_true_rule("global rule g { condition: uint8(0) == 0x41 } rule t { condition: true }", "A");
+}
+
 int main(void)
 {
     test_true_without_matches();
     test_false_without_matches();
     test_rule_references();
+    test_guards();
     RT_DONE();
 }

@@ -320,6 +320,118 @@ static void test_print_tests_module(void)
     obj_destroy(r);
 }
 
+/* obj_reset: a loaded tree goes back to its declared state (prints like a fresh declaration,
+ * udata released), and loading it again gives the same tree as the first load */
+static int udata_freed;
+static void count_free(void *p)
+{
+    udata_freed++;
+    free(p);
+}
+
+static void test_reset(void)
+{
+    const ks_module *m = ks_module_find("tests");
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    ks_object *fresh = obj_new_root(m->name), *r = obj_new_root(m->name);
+    CHECK(fresh && r && m->declare(fresh) == 0 && m->declare(r) == 0);
+    if (!fresh || !r)
+        return;
+    char *decl = print_to_string(fresh);
+    CHECK(m->load(r, (const uint8_t *)"dummy\n", 6, "ab\x01" "c", 4) == 0);
+    char *loaded = print_to_string(r);
+    CHECK(obj_set_udata(r, malloc(8), count_free) == 0);
+    obj_reset(r);
+    CHECK(udata_freed == 1 && obj_get_udata(r) == NULL);
+    char *after = print_to_string(r);
+    CHECK(decl && after && strcmp(decl, after) == 0);
+    int def = 1;
+    CHECK(obj_get_int(r, &def, "constants.one") == 0 && def == 0);
+    CHECK(obj_length(obj_lookup(r, "integer_array")) <= 0);
+    CHECK(m->load(r, (const uint8_t *)"dummy\n", 6, "ab\x01" "c", 4) == 0);
+    char *again = print_to_string(r);
+    CHECK(loaded && again && strcmp(loaded, again) == 0);
+    free(decl);
+    free(loaded);
+    free(after);
+    free(again);
+    obj_destroy(fresh);
+    obj_destroy(r);
+}
+
+/* obj_set_lazy: the resolver runs on the first read only, its value typed like the leaf */
+static int lazy_calls;
+static int lazy_str(void *ud, ks_val *v)
+{
+    lazy_calls++;
+    v->type = V_STR;
+    v->s = (const uint8_t *)ud;
+    v->len = strlen(ud);
+    return 0;
+}
+static int lazy_int(void *ud, ks_val *v)
+{
+    (void)ud;
+    lazy_calls++;
+    v->type = V_INT;
+    v->i = 7;
+    return 0;
+}
+static int lazy_fail(void *ud, ks_val *v)
+{
+    (void)ud;
+    lazy_calls++;
+    v->type = V_INT;
+    v->i = 1;
+    return KS_ENOMEM;
+}
+
+static void test_lazy(void)
+{
+    ks_object *r = obj_new_root("m");
+    size_t len = 0;
+    int def = -1;
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    CHECK(obj_decl_string(r, "s") && obj_decl_int(r, "i") && obj_decl_int(r, "bad") &&
+          obj_decl_int(r, "fail") && obj_decl_string(r, "over") && obj_decl_struct(r, "st") &&
+          obj_decl_string(r, "never") && obj_decl_float(r, "f"));
+    CHECK(obj_set_lazy(r, lazy_str, "abc", "s") == 0);
+    CHECK(obj_set_lazy(r, lazy_int, NULL, "i") == 0);
+    CHECK(obj_set_lazy(r, lazy_str, "x", "bad") == 0);        /* string for an int leaf */
+    CHECK(obj_set_lazy(r, lazy_fail, NULL, "fail") == 0);
+    CHECK(obj_set_lazy(r, lazy_str, "lazy", "over") == 0);
+    CHECK(obj_set_lazy(r, lazy_str, "never read", "never") == 0);
+    CHECK(obj_set_lazy(r, lazy_int, NULL, "f") == 0);         /* int for a float leaf */
+    CHECK(obj_set_lazy(r, lazy_str, "x", "st") == KS_ETYPE);   /* not a leaf */
+    CHECK(obj_set_lazy(r, NULL, NULL, "s") == KS_EARG);
+    CHECK(obj_set_lazy(r, lazy_str, "x", "nosuch") != 0);
+    CHECK(obj_set_string(r, "set", 3, "over") == 0);           /* a value replaces the resolver */
+    CHECK(lazy_calls == 0);
+    const uint8_t *p = obj_string(obj_field(r, "s"), &len);
+    CHECK(p && len == 3 && memcmp(p, "abc", 4) == 0 && lazy_calls == 1);
+    CHECK(obj_is_defined(obj_field(r, "s")) && lazy_calls == 1);   /* once */
+    CHECK(obj_get_int(r, &def, "i") == 7 && def == 1 && lazy_calls == 2);
+    CHECK(obj_int(obj_field(r, "i")) == 7 && lazy_calls == 2);
+    CHECK(!obj_is_defined(obj_field(r, "bad")) && lazy_calls == 3);
+    CHECK(!obj_is_defined(obj_field(r, "fail")) && lazy_calls == 4);
+    CHECK(!obj_is_defined(obj_field(r, "fail")) && lazy_calls == 4);   /* not retried */
+    CHECK(isnan(obj_float(obj_field(r, "f"))) && lazy_calls == 5);
+    p = obj_string(obj_field(r, "over"), &len);
+    CHECK(p && len == 3 && memcmp(p, "set", 3) == 0 && lazy_calls == 5);
+    /* printing (-D) resolves what is left */
+    char *out = print_to_string(r);
+    CHECK(out && strstr(out, "\tnever = \"never read\"\n") && lazy_calls == 6);
+    free(out);
+    /* a resolver never run is simply dropped */
+    CHECK(obj_set_lazy(r, lazy_str, "abc", "s") == 0);
+    obj_destroy(r);
+    CHECK(lazy_calls == 6);
+}
+
 static void test_scratch(void)
 {
     ks_scratch *s = ks_scratch_new();
@@ -345,7 +457,9 @@ int main(void)
     test_big_dict();
     test_print_nesting();
     test_print_tests_module();
+    test_reset();
     test_scratch();
+    test_lazy();
     if (failures)
         fprintf(stderr, "test_object: %d failure(s)\n", failures);
     else

@@ -370,6 +370,58 @@ static void hostile(void)
     TB("pe.is_pe == 0", buf, PE_SIZE);
 }
 
+/* One scanner over several files: the module tree is declared once and reset after each scan,
+ * and zero-argument calls are remembered within one scan only, so no value may leak from one
+ * file to the next (the DLL, an EXE variant of it, a non-PE, the DLL again). */
+static int reuse_cb(ks_scanner *sc, const ks_event *ev, void *ud)
+{
+    (void)sc;
+    if (ev->type == KS_EV_RULE_MATCH) {
+        char *out = ud;
+        strcat(out, ev->rule->id);
+        strcat(out, " ");
+    }
+    return 0;
+}
+
+static void scanner_reuse(void)
+{
+    const char *src = "import \"pe\"\n"
+                      "rule dll { condition: pe.is_dll() and pe.number_of_sections == 2 }\n"
+                      "rule exe { condition: not pe.is_dll() and pe.number_of_sections == 2 }\n"
+                      "rule imp { condition: pe.imphash() != \"\" and pe.exports(\"Beta\") }\n"
+                      "rule nope { condition: not defined pe.number_of_sections and not defined pe.is_dll() }\n";
+    static uint8_t exe[PE_SIZE];
+    memcpy(exe, pe, PE_SIZE);
+    exe[0xc0 + 22] = 0x02;                 /* characteristics 0x0102: not a DLL */
+    exe[0xc0 + 23] = 0x01;
+    const struct { const uint8_t *d; size_t n; const char *want; } cases[] = {
+        {pe, PE_SIZE, "dll imp "}, {exe, PE_SIZE, "exe imp "}, {(const uint8_t *)"hello", 5, "nope "},
+        {pe, PE_SIZE, "dll imp "},
+    };
+    ks_compiler *c = NULL;
+    ks_rules *r = NULL;
+    ks_scanner *sc = NULL;
+    rt_count++;
+    if (ks_compiler_create(&c) != KS_OK || ks_compiler_add_string(c, src, strlen(src), NULL, "t.yar") != 0 ||
+        ks_compiler_get_rules(c, &r) != KS_OK || ks_scanner_create(r, &sc) != KS_OK) {
+        fprintf(stderr, "scanner_reuse: setup failed\n");
+        rt_failures++;
+    } else {
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            char got[256] = "";
+            if (ks_scanner_scan_mem(sc, cases[k].d, cases[k].n, reuse_cb, got) != KS_OK ||
+                strcmp(got, cases[k].want) != 0) {
+                fprintf(stderr, "scanner_reuse: scan %zu: got \"%s\", want \"%s\"\n", k, got, cases[k].want);
+                rt_failures++;
+            }
+        }
+    }
+    ks_scanner_destroy(sc);
+    ks_rules_destroy(r);
+    ks_compiler_destroy(c);
+}
+
 int main(int argc, char **argv)
 {
     build();
@@ -387,6 +439,7 @@ int main(int argc, char **argv)
     imports_exports();
     resources_misc();
     hostile();
+    scanner_reuse();
     printf("test_pe: %d checks, %d failures\n", rt_count, rt_failures);
     return rt_failures;
 }
