@@ -57,6 +57,10 @@ int cli_add_rule_files(ks_compiler *c, const char *const *files, int n);
 
 /* Parse and store a whole file. Returns 0 or -1 (errno set). */
 int cli_read_file(const char *path, uint8_t **data, size_t *len);
+/* A file's bytes for scanning: a non-empty regular file is mapped read-only (no copy), anything
+ * else is read into memory. Release with cli_unmap_file(data, len, mapped). 0 or -1 (errno). */
+int cli_map_file(const char *path, uint8_t **data, size_t *len, int *mapped);
+void cli_unmap_file(uint8_t *data, size_t len, int mapped);
 
 /* yara's print_error() texts for a KS_E* code. */
 const char *cli_error_text(int rc);

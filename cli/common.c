@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -212,6 +215,36 @@ int cli_read_file(const char *path, uint8_t **data, size_t *len)
     *data = buf;
     *len = n;
     return 0;
+}
+
+int cli_map_file(const char *path, uint8_t **data, size_t *len, int *mapped)
+{
+    *mapped = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+            (uint64_t)st.st_size <= SIZE_MAX) {
+            void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (p != MAP_FAILED) {
+                close(fd);
+                *data = p;
+                *len = (size_t)st.st_size;
+                *mapped = 1;
+                return 0;
+            }
+        }
+        close(fd);
+    }
+    return cli_read_file(path, data, len);
+}
+
+void cli_unmap_file(uint8_t *data, size_t len, int mapped)
+{
+    if (mapped)
+        munmap(data, len);
+    else
+        free(data);
 }
 
 const char *cli_error_text(int rc)

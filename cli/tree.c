@@ -180,7 +180,8 @@ int cli_scan_tree(ks_scanner *s, const char *path, const cli_tree_opts *o, FILE 
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    if (cli_read_file(path, &data, &len) != 0)
+    int mapped = 0;
+    if (cli_map_file(path, &data, &len, &mapped) != 0)
         return KS_EIO;
     cli_tree t;
     memset(&t, 0, sizeof t);
@@ -192,7 +193,7 @@ int cli_scan_tree(ks_scanner *s, const char *path, const cli_tree_opts *o, FILE 
     if (o->json) {
         t.ev = open_memstream(&t.ebuf, &t.elen);
         if (!t.ev) {
-            free(data);
+            cli_unmap_file(data, len, mapped);
             return KS_ENOMEM;
         }
         *cur_tree = &t;
@@ -217,6 +218,6 @@ int cli_scan_tree(ks_scanner *s, const char *path, const cli_tree_opts *o, FILE 
         free(t.ebuf);
         *cur_tree = NULL;
     }
-    free(data);
+    cli_unmap_file(data, len, mapped);
     return rc;
 }
