@@ -66,6 +66,7 @@ static long long opt_extract_time = 120;
 static int opt_notes;
 static long long opt_spill_threshold = 16LL << 20;
 static const char *opt_tmp_dir;
+static int opt_rebuild_prefilter;
 
 static const cli_opt scan_opts[] = {
     {0, "atom-quality-table", OPT_STR, &opt_atom_table, "FILE",
@@ -133,6 +134,9 @@ static const cli_opt scan_opts[] = {
      "extraction: directory for those files (default: $TMPDIR, else /tmp)"},
     {0, "print-notes", OPT_FLAG, &opt_notes, NULL,
      "text format: print extraction notes (limits, parse errors, passwords) on stderr"},
+    {0, "rebuild-prefilter", OPT_FLAG, &opt_rebuild_prefilter, NULL,
+     "with -C: do not use the run-time structures and prefilter databases stored in the file, "
+     "rebuild them from its rules (slower; for files from untrusted sources)"},
     {0, NULL, 0, NULL, NULL, NULL}};
 
 void cmd_scan_help(FILE *out, const char *prog)
@@ -890,7 +894,8 @@ static int load_rules(int nfiles, const char *const *files)
                     "error: can't accept multiple rules files if one of them is in compiled form.\n");
             return -1;
         }
-        int rc = ks_rules_load(files[0], &g_rules);
+        int rc = ks_rules_load_opts(files[0], opt_rebuild_prefilter ? KS_LOAD_REBUILD : 0,
+                                    &g_rules);
         if (rc != KS_OK) {
             fprintf(stderr, "%s\n", cli_error_text(rc));
             return -1;

@@ -89,8 +89,35 @@ int ks_compiler_get_rules(ks_compiler *c, ks_rules **out);
 /* ------------------------------------------------------------------ rules */
 
 void ks_rules_destroy(ks_rules *r);
+
+/* Compiled-rules files (`kensa compile`, `kensa scan -C`). A file holds the rule tables and the
+ * run-time structures derived from them (string targets, rule needs, and the prefilter's
+ * Vectorscan databases as hs_serialize_database bytes), so that loading maps them back instead
+ * of rebuilding them (compiling the Vectorscan databases is most of a compile).
+ *
+ * Like yara's, a compiled file is trusted input. What loading checks:
+ *  - the format version (a file from another format version gives KS_EFORMAT), a digest
+ *    (CRC-32) over the tables, and every index between the tables (a damaged or inconsistent
+ *    file gives KS_EFORMAT, never an out-of-bounds access);
+ *  - the run-time structures are used only when written by this kensa and Vectorscan version,
+ *    their own digest matches and Vectorscan accepts the databases on this machine (its check
+ *    of version and CPU features); otherwise they are rebuilt from the tables, with the results
+ *    the file would have given (only slower). Every index in them is checked as well: one out
+ *    of range gives KS_EFORMAT.
+ * Vectorscan's bytecode itself cannot be validated (Vectorscan checks a database's header and
+ * CRC, then trusts it): a crafted file could make Vectorscan misbehave. For files from
+ * untrusted sources, load with KS_LOAD_REBUILD: the stored run-time structures are then never
+ * read, and the prefilter is compiled from the validated tables (as when compiling from source).
+ *
+ * ks_rules_save writes such a file (KS_EIO if it cannot be written). ks_rules_load is
+ * ks_rules_load_opts with flags 0. */
+enum {
+    KS_LOAD_REBUILD = 1          /* ignore the stored run-time structures and prefilter databases:
+                                    rebuild them from the tables (`--rebuild-prefilter`) */
+};
 int ks_rules_save(const ks_rules *r, const char *path);
 int ks_rules_load(const char *path, ks_rules **out);   /* KS_EFORMAT for a bad file */
+int ks_rules_load_opts(const char *path, unsigned flags, ks_rules **out);
 
 enum { KS_META_INT = 1, KS_META_STRING = 2, KS_META_BOOL = 3 };
 typedef struct ks_meta {
@@ -191,6 +218,8 @@ typedef struct ks_stats {
     uint32_t strings;
     uint32_t atoms;
     uint32_t ac_like_patterns;  /* distinct prefilter patterns */
+    uint32_t loaded_prefilter;  /* 1: the run-time structures and prefilter databases were read
+                                   from a compiled file (0: built, or rebuilt on loading) */
 } ks_stats;
 void ks_rules_stats(const ks_rules *r, ks_stats *out);
 

@@ -329,3 +329,51 @@ void needs_free(needs_rt *n)
     vec_free(n->list);
     memset(n, 0, sizeof *n);
 }
+
+/* ------------------------------------------------------------------ saving and loading */
+
+int needs_write(ser_w *w, const needs_rt *n, const ks_tables *t)
+{
+    uint32_t nr = t->rules.n, ns = t->strs.n;
+    ser_put_array(w, n->first, sizeof *n->first, nr);
+    ser_put_array(w, n->n, sizeof *n->n, nr);
+    SER_PUT_VEC(w, n->list);
+    ser_put_array(w, n->by_str_first, sizeof *n->by_str_first, ns + 1);
+    ser_put_array(w, n->by_str, sizeof *n->by_str, n->by_str_first[ns]);
+    ser_put_u32(w, n->pruned);
+    return w->err;
+}
+
+int needs_read(ser_r *r, const ks_tables *t, needs_rt *out)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t nr = t->rules.n, ns = t->strs.n, c1, c2, c3, c4;
+    /* allocated as needs_build does: one spare item per array */
+    out->first = ser_get_array(r, sizeof *out->first, &c1, nr, 1);
+    out->n = ser_get_array(r, sizeof *out->n, &c2, nr, 1);
+    SER_GET_VEC(r, out->list, VEC_HARD_CAP);
+    out->by_str_first = ser_get_array(r, sizeof *out->by_str_first, &c3, ns + 1, 1);
+    out->by_str = ser_get_array(r, sizeof *out->by_str, &c4, VEC_HARD_CAP, 1);
+    out->pruned = ser_get_u32(r);
+    if (!r->err && (c1 != nr || c2 != nr || c3 != ns + 1 || out->by_str_first[ns] != c4))
+        r->err = KS_EFORMAT;
+    return r->err;
+}
+
+int needs_check(const ks_tables *t, const needs_rt *n)
+{
+    uint32_t nr = t->rules.n, ns = t->strs.n;
+    for (uint32_t ri = 0; ri < nr; ri++)
+        if (n->n[ri] != NEEDS_ALWAYS &&
+            (n->first[ri] > n->list.n || n->n[ri] > n->list.n - n->first[ri]))
+            return 0;
+    for (uint32_t i = 0; i < n->list.n; i++)
+        if (n->list.v[i] >= ns) return 0;
+    if (n->by_str_first[0] != 0 || n->pruned > nr) return 0;
+    for (uint32_t si = 0; si < ns; si++)
+        if (n->by_str_first[si] > n->by_str_first[si + 1]) return 0;
+    /* by_str_first[ns] is by_str's size (needs_read) */
+    for (uint32_t i = 0; i < n->by_str_first[ns]; i++)
+        if (n->by_str[i] >= nr) return 0;
+    return 1;
+}

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "core/ser.h"
 #include "rules/rules.h"
 
 #define NEEDS_ALWAYS UINT32_MAX
@@ -24,5 +25,14 @@ typedef struct needs_rt {
 /* Analyse every rule of t. Returns KS_OK or KS_ENOMEM (out is then empty). */
 int needs_build(const ks_tables *t, needs_rt *out);
 void needs_free(needs_rt *n);
+
+/* Saving and loading (rules.c's compiled-rules file): first, n (one per rule), list,
+ * by_str_first (strings + 1), by_str, pruned. needs_read checks the array sizes against t and
+ * latches errors in r; on error *out is left for needs_free. needs_check: 1 when every index is
+ * in range (each rule's set inside list, list items strings of t, by_str_first ascending from 0
+ * to by_str's size, by_str items rules of t), 0 otherwise. */
+int needs_write(ser_w *w, const needs_rt *n, const ks_tables *t);
+int needs_read(ser_r *r, const ks_tables *t, needs_rt *out);
+int needs_check(const ks_tables *t, const needs_rt *n);
 
 #endif

@@ -18,9 +18,12 @@
 struct pf_db {
     hs_database_t *db;    /* regex database; NULL when it has no atoms */
     hs_database_t *lit;   /* pure-literal database; NULL when it has no atoms */
+    uint32_t natoms;      /* ids reported are below this (others are ignored) */
     uint32_t max_len, lit_max_len;
     uint8_t *delta;       /* per atom id: bytes from the end of its literal pattern to the end
                              of the atom (masked atoms searched by an exact run inside them) */
+    char *ser[2];         /* pf_read: the stored regex/literal databases until pf_open */
+    uint32_t ser_len[2];
 };
 
 struct pf_scratch {
@@ -94,6 +97,7 @@ int pf_build(const pf_atom *atoms, uint32_t n, pf_db **out, char *err, size_t er
     pf_db *db = calloc(1, sizeof *db);
     if (!db) return KS_ENOMEM;
     *out = db;
+    db->natoms = n;
     if (n == 0) return KS_OK;
     char **pats = calloc(n, sizeof *pats);
     unsigned *flags = calloc(n, sizeof *flags);
@@ -172,6 +176,8 @@ void pf_free(pf_db *db)
     if (db->db) hs_free_database(db->db);
     if (db->lit) hs_free_database(db->lit);
     free(db->delta);
+    free(db->ser[0]);
+    free(db->ser[1]);
     free(db);
 }
 
@@ -203,6 +209,7 @@ typedef struct chunk_ctx {
     uint64_t min_end;   /* hits ending at or before this were reported by the previous chunk */
     uint64_t len;       /* whole input */
     const uint8_t *delta;
+    uint32_t natoms;
 } chunk_ctx;
 
 static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned fl,
@@ -211,6 +218,7 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
     (void)from;
     (void)fl;
     chunk_ctx *c = ctx;
+    if (id >= c->natoms) return 0;    /* only a database from a crafted file reports such ids */
     uint64_t end = c->base + to + c->delta[id];
     if (end <= c->min_end || end > c->len) return 0;   /* the atom's masked tail runs past the end */
     return c->fn(id, end, c->ud) ? 1 : 0;
@@ -218,10 +226,10 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 
 #define PF_CHUNK ((size_t)1 << 30)
 
-static int scan_one(const hs_database_t *hdb, const uint8_t *delta, uint32_t max_len,
-                    pf_scratch *s, const uint8_t *data, size_t len, pf_hit_fn fn, void *ud)
+static int scan_one(const pf_db *db, const hs_database_t *hdb, uint32_t max_len, pf_scratch *s,
+                    const uint8_t *data, size_t len, pf_hit_fn fn, void *ud)
 {
-    chunk_ctx c = {fn, ud, 0, 0, len, delta};
+    chunk_ctx c = {fn, ud, 0, 0, len, db->delta, db->natoms};
     size_t pos = 0;
     for (;;) {
         size_t n = len - pos > PF_CHUNK ? PF_CHUNK : len - pos;
@@ -239,7 +247,82 @@ int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, pf_
 {
     if (len == 0) return KS_OK;
     int r = 0;
-    if (db->db) r = scan_one(db->db, db->delta, db->max_len, s, data, len, fn, ud);
-    if (r == 0 && db->lit) r = scan_one(db->lit, db->delta, db->lit_max_len, s, data, len, fn, ud);
+    if (db->db) r = scan_one(db, db->db, db->max_len, s, data, len, fn, ud);
+    if (r == 0 && db->lit) r = scan_one(db, db->lit, db->lit_max_len, s, data, len, fn, ud);
     return r < 0 ? KS_EINTERNAL : KS_OK;
+}
+
+/* ------------------------------------------------------------------ saving and loading */
+
+const char *pf_version(void) { return hs_version(); }
+
+int pf_write(ser_w *w, const pf_db *db)
+{
+    ser_put_u32(w, db->natoms);
+    ser_put_u32(w, db->max_len);
+    ser_put_u32(w, db->lit_max_len);
+    ser_put_array(w, db->delta, 1, db->delta ? db->natoms : 0);
+    const hs_database_t *h[2] = {db->db, db->lit};
+    for (int k = 0; k < 2; k++) {
+        char *bytes = NULL;
+        size_t n = 0;
+        if (h[k] && hs_serialize_database(h[k], &bytes, &n) != HS_SUCCESS) return KS_ENOMEM;
+        if (n > UINT32_MAX) { free(bytes); return KS_ELIMIT; }
+        ser_put_array(w, bytes, 1, (uint32_t)n);
+        free(bytes);    /* hs_serialize_database allocates with the default (malloc) allocator */
+    }
+    return w->err;
+}
+
+int pf_read(ser_r *r, uint32_t natoms, pf_db **out)
+{
+    *out = NULL;
+    pf_db *db = calloc(1, sizeof *db);
+    if (!db) { r->err = KS_ENOMEM; return KS_ENOMEM; }
+    db->natoms = ser_get_u32(r);
+    db->max_len = ser_get_u32(r);
+    db->lit_max_len = ser_get_u32(r);
+    uint32_t nd;
+    db->delta = ser_get_array(r, 1, &nd, natoms, 0);
+    for (int k = 0; k < 2; k++) db->ser[k] = ser_get_array(r, 1, &db->ser_len[k], UINT32_MAX, 0);
+    if (!r->err) {
+        int ok = db->natoms == natoms && nd == natoms && db->max_len <= PF_MAX_ATOM &&
+                 db->lit_max_len <= PF_MAX_ATOM && (natoms || (!db->ser_len[0] && !db->ser_len[1]));
+        for (uint32_t i = 0; ok && i < nd; i++) ok = db->delta[i] <= PF_MAX_ATOM;
+        if (!ok) r->err = KS_EFORMAT;
+    }
+    if (r->err) { pf_free(db); return r->err; }
+    *out = db;
+    return KS_OK;
+}
+
+/* One stored database: a block-mode database this Vectorscan accepts on this machine. The
+ * header check (hs_serialized_database_size) and hs_deserialize_database (version, platform,
+ * Vectorscan's own CRC of the bytecode) come before anything reads the bytecode (the mode, for
+ * hs_database_info). */
+static int open_one(const char *bytes, uint32_t len, hs_database_t **out)
+{
+    size_t need;
+    char *info = NULL;
+    if (hs_serialized_database_size(bytes, len, &need) != HS_SUCCESS) return KS_EFORMAT;
+    if (hs_deserialize_database(bytes, len, out) != HS_SUCCESS) { *out = NULL; return KS_EFORMAT; }
+    int block = hs_database_info(*out, &info) == HS_SUCCESS && info &&
+                strstr(info, "Mode: BLOCK") != NULL;
+    free(info);         /* allocated with the default (malloc) allocator */
+    if (!block) { hs_free_database(*out); *out = NULL; return KS_EFORMAT; }
+    return KS_OK;
+}
+
+int pf_open(pf_db *db)
+{
+    hs_database_t **h[2] = {&db->db, &db->lit};
+    int rc = KS_OK;
+    for (int k = 0; k < 2 && rc == KS_OK; k++)
+        if (db->ser_len[k]) rc = open_one(db->ser[k], db->ser_len[k], h[k]);
+    for (int k = 0; k < 2; k++) {
+        free(db->ser[k]);
+        db->ser[k] = NULL;
+        db->ser_len[k] = 0;
+    }
+    return rc;
 }

@@ -10,14 +10,18 @@
  * Hit order: the regex database's hits first (by end offset), then the literal database's (by end
  * offset); the caller decides which atoms may be literal so that this order cannot matter.
  *
- * A database is built at compile/load time (Vectorscan's serialized form is tied to the CPU and
- * library version, so kensa saves the atoms, never the database). Scratch space is per scanner.
+ * A database is built when rules are compiled. A compiled-rules file also stores it (pf_write:
+ * Vectorscan's serialized databases, tied to the CPU features and library version), and loading
+ * maps it back (pf_read + pf_open) instead of compiling again; when Vectorscan refuses the stored
+ * bytes the caller rebuilds from the rules. Scratch space is per scanner.
  */
 #ifndef KENSA_PREFILTER_H
 #define KENSA_PREFILTER_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/ser.h"
 
 #define PF_MAX_ATOM 64
 
@@ -55,5 +59,33 @@ typedef int (*pf_hit_fn)(uint32_t id, uint64_t end, void *ud);
 
 /* Scan data[0..len). Returns KS_OK (also when stopped by the callback) or an error. */
 int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, pf_hit_fn fn, void *ud);
+
+/* ------------------------------------------------------------------ saving and loading
+ *
+ * Stored form: u32 natoms, u32 max_len, u32 lit_max_len, the delta array (natoms bytes), the
+ * regex and the literal database as hs_serialize_database bytes (empty array: no database).
+ */
+
+/* The Vectorscan library's version string (hs_version()): stored databases are used only by the
+ * same version. */
+const char *pf_version(void);
+
+/* Write db. Returns KS_OK, KS_ENOMEM (serialization) or the writer's error. */
+int pf_write(ser_w *w, const pf_db *db);
+
+/* Read a stored database for `natoms` atoms (the caller's count: a different stored count is an
+ * error). Checks every number kensa itself uses (delta and lengths bounded by PF_MAX_ATOM) but
+ * does not give the Vectorscan bytes to Vectorscan: they are kept until pf_open. The result
+ * must not be scanned with before pf_open succeeded. Returns KS_OK, KS_EFORMAT or KS_ENOMEM
+ * (also latched in r); *out is NULL on error. */
+int pf_read(ser_r *r, uint32_t natoms, pf_db **out);
+
+/* Deserialize the databases kept by pf_read, once the caller has checked their integrity (the
+ * file's digest): Vectorscan trusts its bytecode beyond its header and CRC. Checks that each is
+ * a database of this Vectorscan version for this platform (hs_serialized_database_size, then
+ * hs_deserialize_database, which refuses another version or CPU feature set and a bytecode that
+ * fails its CRC) in block mode (hs_database_info). Frees the kept bytes either way. Returns
+ * KS_OK, or KS_EFORMAT when a database is refused (the caller rebuilds from the rules). */
+int pf_open(pf_db *db);
 
 #endif

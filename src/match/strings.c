@@ -107,7 +107,14 @@ static int add_variant(strings_rt *rt, atom_map *am, pending_vec *pend, uint32_t
                        const uint8_t *b, uint32_t len, int32_t xor_key, int nocase, int wide)
 {
     if (len == 0) return KS_OK;
-    str_variant v = {str, rt->bytes.n, len, xor_key, (uint8_t)nocase, (uint8_t)wide, 0, 0};
+    str_variant v;
+    memset(&v, 0, sizeof v);     /* padding included: variants are saved as bytes */
+    v.str = str;
+    v.off = rt->bytes.n;
+    v.len = len;
+    v.xor_key = xor_key;
+    v.nocase = (uint8_t)nocase;
+    v.wide = (uint8_t)wide;
     if (vec_reserve(rt->bytes, len) != KS_OK) return KS_ENOMEM;
     memcpy(rt->bytes.v + rt->bytes.n, b, len);
     rt->bytes.n += len;
@@ -953,4 +960,126 @@ int strings_scan(const ks_tables *t, const strings_rt *rt, strings_state *st,
     }
     assemble_chains(&x);
     return KS_OK;
+}
+
+/* ------------------------------------------------------------------ saving and loading */
+
+#define SER_MAX_ITEMS (1u << 28)
+
+int strings_write(ser_w *w, const strings_rt *rt)
+{
+    SER_PUT_VEC(w, rt->vars);
+    SER_PUT_VEC(w, rt->bytes);
+    SER_PUT_VEC(w, rt->rivals);
+    SER_PUT_VEC(w, rt->targets);
+    SER_PUT_VEC(w, rt->everywhere);
+    ser_put_u32(w, rt->natoms);
+    ser_put_array(w, rt->tfirst, sizeof *rt->tfirst, rt->natoms + 1);
+    ser_put_array(w, rt->tsplit, sizeof *rt->tsplit, rt->natoms);
+    ser_put_array(w, rt->cfirst, sizeof *rt->cfirst, rt->natoms + 1);
+    SER_PUT_VEC(w, rt->classes);
+    SER_PUT_VEC(w, rt->gent);
+    if (w->err) return w->err;
+    return pf_write(w, rt->db);
+}
+
+/* piece_str, piece_no and chained, as strings_build sets them */
+static int derive_pieces(const ks_tables *t, strings_rt *rt)
+{
+    rt->piece_str = malloc(((size_t)t->res.n + 1) * sizeof(uint32_t));
+    rt->piece_no = malloc(((size_t)t->res.n + 1) * sizeof(uint32_t));
+    if (!rt->piece_str || !rt->piece_no) return KS_ENOMEM;
+    for (uint32_t i = 0; i < t->res.n; i++) rt->piece_str[i] = rt->piece_no[i] = KS_NONE;
+    for (uint32_t si = 0; si < t->strs.n; si++) {
+        const ks_str *s = &t->strs.v[si];
+        if (s->kind == S_TEXT) continue;
+        for (uint32_t p = 0; p < s->re_count; p++) {
+            rt->piece_str[s->re_first + p] = si;
+            rt->piece_no[s->re_first + p] = p;
+        }
+        if (s->re_count > 1 && vec_push(rt->chained, si) != KS_OK) return KS_ENOMEM;
+    }
+    return KS_OK;
+}
+
+int strings_read(ser_r *r, const ks_tables *t, strings_rt *rt)
+{
+    memset(rt, 0, sizeof *rt);
+    SER_GET_VEC(r, rt->vars, SER_MAX_ITEMS);
+    SER_GET_VEC(r, rt->bytes, VEC_HARD_CAP);
+    SER_GET_VEC(r, rt->rivals, SER_MAX_ITEMS);
+    SER_GET_VEC(r, rt->targets, SER_MAX_ITEMS);
+    SER_GET_VEC(r, rt->everywhere, SER_MAX_ITEMS);
+    rt->natoms = ser_get_u32(r);
+    if (!r->err && rt->natoms >= SER_MAX_ITEMS) r->err = KS_EFORMAT;
+    uint32_t n1, n2, n3;
+    /* allocated as strings_build does: tsplit with natoms + 1 items, cfirst natoms + 2 */
+    rt->tfirst = ser_get_array(r, sizeof *rt->tfirst, &n1, SER_MAX_ITEMS, 0);
+    rt->tsplit = ser_get_array(r, sizeof *rt->tsplit, &n2, SER_MAX_ITEMS, 1);
+    rt->cfirst = ser_get_array(r, sizeof *rt->cfirst, &n3, SER_MAX_ITEMS, 1);
+    if (!r->err && (n1 != rt->natoms + 1 || n2 != rt->natoms || n3 != rt->natoms + 1))
+        r->err = KS_EFORMAT;
+    SER_GET_VEC(r, rt->classes, SER_MAX_ITEMS);
+    SER_GET_VEC(r, rt->gent, SER_MAX_ITEMS);
+    if (!r->err) pf_read(r, rt->natoms, &rt->db);
+    if (!r->err && derive_pieces(t, rt) != KS_OK) r->err = KS_ENOMEM;
+    return r->err;
+}
+
+static int target_ok(const ks_tables *t, const strings_rt *rt, const pf_target *tg)
+{
+    if (tg->str >= t->strs.n || tg->nf > 2 || tg->alen > PF_MAX_ATOM) return 0;
+    for (uint32_t i = 0; i < tg->nf; i++)
+        if (tg->flen[i] > 8) return 0;
+    const ks_str *s = &t->strs.v[tg->str];
+    if (tg->kind == TG_LIT) {
+        if (tg->x >= rt->vars.n) return 0;
+        const str_variant *v = &rt->vars.v[tg->x];
+        return v->str == tg->str && tg->back <= v->len && tg->alen <= v->len - tg->back;
+    }
+    if (tg->kind != TG_RE || s->kind == S_TEXT) return 0;
+    /* the piece is one of the string's (validated tables: re_first + re_count <= res.n) */
+    if (tg->x < s->re_first || tg->x - s->re_first >= s->re_count) return 0;
+    return tg->atom < rules_re(t, tg->x)->natoms;
+}
+
+int strings_check(const ks_tables *t, const strings_rt *rt)
+{
+    for (uint32_t i = 0; i < rt->vars.n; i++) {
+        const str_variant *v = &rt->vars.v[i];
+        if (v->str >= t->strs.n || t->strs.v[v->str].kind != S_TEXT) return 0;
+        if (v->off > rt->bytes.n || v->len > rt->bytes.n - v->off) return 0;
+        if (v->rfirst > rt->rivals.n || v->nrival > rt->rivals.n - v->rfirst) return 0;
+        if (v->xor_key < -1 || v->xor_key > 255 || v->nocase > 1 || v->wide > 1) return 0;
+    }
+    for (uint32_t i = 0; i < rt->rivals.n; i++)
+        if (rt->rivals.v[i] >= rt->vars.n) return 0;
+    for (uint32_t i = 0; i < rt->targets.n; i++)
+        if (!target_ok(t, rt, &rt->targets.v[i])) return 0;
+    for (uint32_t i = 0; i < rt->everywhere.n; i++)
+        if (rt->everywhere.v[i].kind != TG_RE || !target_ok(t, rt, &rt->everywhere.v[i])) return 0;
+    /* per atom: targets [tfirst[a], tfirst[a+1]) split at tsplit[a]; classes [cfirst[a],
+     * cfirst[a+1]), each class's keys within gent, each key's target one of the atom's keyed
+     * ones (past tsplit) */
+    uint32_t na = rt->natoms;
+    if (rt->tfirst[0] != 0 || rt->tfirst[na] != rt->targets.n) return 0;
+    if (rt->cfirst[0] != 0 || rt->cfirst[na] != rt->classes.n) return 0;
+    for (uint32_t a = 0; a < na; a++)      /* ascending from 0 to the size: all in range */
+        if (rt->tfirst[a] > rt->tfirst[a + 1] || rt->cfirst[a] > rt->cfirst[a + 1]) return 0;
+    for (uint32_t a = 0; a < na; a++) {
+        uint32_t b = rt->tfirst[a], e = rt->tfirst[a + 1];
+        if (rt->tsplit[a] < b || rt->tsplit[a] > e) return 0;
+        for (uint32_t c = rt->cfirst[a]; c < rt->cfirst[a + 1]; c++) {
+            const tclass *cl = &rt->classes.v[c];
+            if (cl->first > rt->gent.n || cl->n > rt->gent.n - cl->first) return 0;
+            if (cl->jmin > cl->jmax || cl->jmax - cl->jmin > 65535) return 0;
+            if (cl->rel < INT32_MIN || cl->rel > INT32_MAX) return 0;
+            for (uint32_t g = cl->first; g < cl->first + cl->n; g++) {
+                const gentry *ge = &rt->gent.v[g];
+                if (ge->target < rt->tsplit[a] || ge->target >= e) return 0;
+                if (g > cl->first && ge[-1].key > ge->key) return 0;   /* binary searched */
+            }
+        }
+    }
+    return 1;
 }

@@ -87,6 +87,21 @@ typedef struct strings_rt {
 int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen);
 void strings_free(strings_rt *rt);
 
+/* Saving and loading (rules.c's compiled-rules file). Stored: vars, bytes, rivals, targets,
+ * everywhere, natoms, tfirst, tsplit, cfirst, classes, gent, then the prefilter (pf_write);
+ * piece_str, piece_no and chained are derived from the tables again on reading.
+ *
+ * strings_write: KS_OK or an error. strings_read: reads what strings_write wrote (array sizes
+ * checked, nothing else; the prefilter is read, not opened: see pf_read/pf_open); errors are
+ * latched in r too. strings_check: 1 when every index in rt is in range for t and for rt's own
+ * arrays (what strings_scan relies on: target -> string/variant/regex piece/atom, variant ->
+ * bytes/rivals, tfirst/cfirst ascending from 0 to their arrays' sizes, tsplit inside its atom's
+ * targets, class -> gent, gent -> a keyed target of its atom, bounded class windows), 0
+ * otherwise. On error rt is left for strings_free. */
+int strings_write(ser_w *w, const strings_rt *rt);
+int strings_read(ser_r *r, const ks_tables *t, strings_rt *rt);
+int strings_check(const ks_tables *t, const strings_rt *rt);
+
 /* one recorded match */
 typedef struct str_match {
     int64_t off;

@@ -1,39 +1,63 @@
 /*
  * rules.c - compiled rules: run-time setup, public views, save and load.
  *
- * File format (all integers little-endian as stored by this machine; the header records a byte
- * order mark and the version, and a file from another kensa version is refused):
+ * File format (version 2; integers and structs in this machine's layout: the header records a
+ * byte order mark, every array its item size, and a file of another format version is refused):
  *
- *   "KENSARUL" | u32 version | u32 0x01020304 | for each table in ks_tables order:
- *   u32 item_size | u32 count | count * item_size bytes
+ *   "KENSARUL" | u32 version | u32 0x01020304
+ *   tables:   for each table in TABLES order: u32 item_size | u32 count | count * item_size bytes
+ *   u64 length of the run-time section
+ *   u32 digest (CRC-32) of every byte above
+ *   run-time section (what rules_finish derives from the tables, saved so that loading does not
+ *   compute it again):
+ *     u32 RUNTIME_VERSION | str KENSA_VERSION | str Vectorscan version (pf_version)
+ *     strings_write: string variants, targets, classes, ... and the prefilter (pf_write: both
+ *     Vectorscan databases serialized)
+ *     needs_write: per rule, the strings it needs
+ *   u32 digest of the run-time section
  *
- * Loading validates every index between tables before anything runs (a hostile file gives
- * KS_EFORMAT, never an out-of-bounds read), then rebuilds the prefilter from the atoms.
+ * Loading (see also include/kensa.h, ks_rules_load_opts): a compiled file is trusted input, as it
+ * is for yara, but kensa's own code never reads out of bounds whatever the file holds:
+ *  - the tables must be intact (first digest) and valid: every index between tables is checked
+ *    (validate()); otherwise KS_EFORMAT;
+ *  - the run-time section is used when it was written by this kensa and Vectorscan version, its
+ *    digest matches, and Vectorscan accepts the databases on this machine (hs_deserialize_database
+ *    checks version and CPU features); otherwise it is ignored and rebuilt from the tables
+ *    (rules_finish), which gives what the file would have held. A section that passes its digest
+ *    but holds an index out of range (strings_check, needs_check) gives KS_EFORMAT;
+ *  - KS_LOAD_REBUILD ignores the run-time section.
+ * The digests catch accidental damage only (a crafted file can carry matching ones).
+ * Vectorscan checks its databases' header and CRC, not their bytecode, so a crafted database
+ * can still make Vectorscan itself misbehave: use KS_LOAD_REBUILD (`kensa scan -C
+ * --rebuild-prefilter`) for files from untrusted sources.
+ *
+ * Memory: the file is read once, sequentially, straight into the arrays that keep the data;
+ * only the serialized Vectorscan databases have a second, temporary copy (freed by pf_open).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rules/rules.h"
+#include "core/ser.h"
 #include "match/re.h"
 #include "match/strings.h"
 #include "eval/needs.h"
 #include "eval/object.h"
 
-#define FORMAT_VERSION 1
+#define FORMAT_VERSION 2
+/* The run-time section is what strings_build, needs_build and pf_build derive from the tables.
+ * Bump RUNTIME_VERSION whenever one of them changes what it derives, or a stored struct
+ * (str_variant, pf_target, tclass, gentry) changes: files written before then keep their tables
+ * and have the run-time part rebuilt. */
+#define RUNTIME_VERSION 1
+#define MAX_TABLE_ITEMS (1u << 28)
 
-int rules_finish(ks_rules *r)
+/* The public views (infos, tags, metas) over the tables. */
+static int build_views(ks_rules *r)
 {
     const ks_tables *t = &r->t;
-    char err[256];
-    r->srt = calloc(1, sizeof(strings_rt));
-    if (!r->srt) return KS_ENOMEM;
-    int rc = strings_build(t, r->srt, err, sizeof err);
-    if (rc != KS_OK) { free(r->srt); r->srt = NULL; return rc; }
-    r->needs = calloc(1, sizeof(needs_rt));
-    if (!r->needs) return KS_ENOMEM;
-    rc = needs_build(t, r->needs);
-    if (rc != KS_OK) { free(r->needs); r->needs = NULL; return rc; }
     r->infos = calloc((size_t)t->rules.n + 1, sizeof *r->infos);
     r->tag_ptrs = calloc((size_t)t->u32s.n + 1, sizeof *r->tag_ptrs);
     r->meta_views = calloc((size_t)t->metas.n + 1, sizeof *r->meta_views);
@@ -66,11 +90,34 @@ int rules_finish(ks_rules *r)
     return KS_OK;
 }
 
+int rules_finish(ks_rules *r)
+{
+    const ks_tables *t = &r->t;
+    char err[256];
+    r->srt = calloc(1, sizeof(strings_rt));
+    if (!r->srt) return KS_ENOMEM;
+    int rc = strings_build(t, r->srt, err, sizeof err);
+    if (rc != KS_OK) { free(r->srt); r->srt = NULL; return rc; }
+    r->needs = calloc(1, sizeof(needs_rt));
+    if (!r->needs) return KS_ENOMEM;
+    rc = needs_build(t, r->needs);
+    if (rc != KS_OK) { free(r->needs); r->needs = NULL; return rc; }
+    r->rt_stored = 0;
+    return build_views(r);
+}
+
+/* Free the run-time part (srt, needs), e.g. a stored one that cannot be used. */
+static void drop_runtime(ks_rules *r)
+{
+    if (r->srt) { strings_free(r->srt); free(r->srt); r->srt = NULL; }
+    if (r->needs) { needs_free(r->needs); free(r->needs); r->needs = NULL; }
+    r->rt_stored = 0;
+}
+
 void ks_rules_destroy(ks_rules *r)
 {
     if (!r) return;
-    if (r->srt) { strings_free(r->srt); free(r->srt); }
-    if (r->needs) { needs_free(r->needs); free(r->needs); }
+    drop_runtime(r);
     free(r->infos);
     free(r->tag_ptrs);
     free(r->meta_views);
@@ -122,6 +169,7 @@ void ks_rules_stats(const ks_rules *r, ks_stats *out)
         out->atoms = r->srt->targets.n + r->srt->everywhere.n;
         out->ac_like_patterns = r->srt->natoms;
     }
+    out->loaded_prefilter = (uint32_t)r->rt_stored;
 }
 
 /* ------------------------------------------------------------------ save */
@@ -129,23 +177,43 @@ void ks_rules_stats(const ks_rules *r, ks_stats *out)
 #define TABLES(X) \
     X(nodes) X(lists) X(strs) X(res) X(metas) X(u32s) X(rules) X(exts) X(imports) X(namespaces) X(pool)
 
+static int write_runtime(ser_w *w, const ks_rules *r)
+{
+    ser_put_u32(w, RUNTIME_VERSION);
+    ser_put_str(w, KENSA_VERSION);
+    ser_put_str(w, pf_version());
+    int rc = strings_write(w, r->srt);
+    if (rc == KS_OK) rc = needs_write(w, r->needs, &r->t);
+    return rc;
+}
+
 int ks_rules_save(const ks_rules *r, const char *path)
 {
+    if (!r->srt || !r->needs) return KS_EARG;
+    /* the run-time section's length comes first: measure it with a counting writer */
+    ser_w count;
+    ser_w_init(&count, NULL);
+    int rc = write_runtime(&count, r);
+    if (rc != KS_OK) return rc;
     FILE *f = fopen(path, "wb");
     if (!f) return KS_EIO;
     const ks_tables *t = &r->t;
-    uint32_t hdr[2] = {FORMAT_VERSION, 0x01020304};
-    int ok = fwrite("KENSARUL", 1, 8, f) == 8 && fwrite(hdr, sizeof hdr, 1, f) == 1;
-#define W(name)                                                                     \
-    if (ok) {                                                                       \
-        uint32_t h[2] = {(uint32_t)sizeof(*t->name.v), t->name.n};                  \
-        ok = fwrite(h, sizeof h, 1, f) == 1 &&                                      \
-             (t->name.n == 0 || fwrite(t->name.v, sizeof(*t->name.v), t->name.n, f) == t->name.n); \
-    }
+    ser_w w;
+    ser_w_init(&w, f);
+    ser_put(&w, "KENSARUL", 8);
+    ser_put_u32(&w, FORMAT_VERSION);
+    ser_put_u32(&w, 0x01020304);
+#define W(name) SER_PUT_VEC(&w, t->name);
     TABLES(W)
 #undef W
-    if (fclose(f) != 0) ok = 0;
-    return ok ? KS_OK : KS_EIO;
+    ser_put_u64(&w, count.pos);
+    ser_put_sum(&w);
+    uint64_t start = w.pos;
+    rc = write_runtime(&w, r);
+    if (rc == KS_OK && w.pos - start != count.pos) rc = KS_EINTERNAL;   /* passes must agree */
+    ser_put_sum(&w);
+    if (fclose(f) != 0 && rc == KS_OK) rc = KS_EIO;
+    return rc != KS_OK ? rc : w.err;
 }
 
 /* ------------------------------------------------------------------ load */
@@ -299,39 +367,79 @@ static int validate(const ks_tables *t)
     return 1;
 }
 
-int ks_rules_load(const char *path, ks_rules **out)
+/* Header and tables: KS_OK when they are intact (digest) and valid; *rt_len is the run-time
+ * section's length. */
+static int read_tables(ser_r *rd, ks_tables *t, uint64_t *rt_len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return KS_EIO;
-    ks_rules *r = calloc(1, sizeof *r);
-    if (!r) { fclose(f); return KS_ENOMEM; }
-    ks_tables *t = &r->t;
-    int rc = KS_EFORMAT;
     char magic[8];
-    uint32_t hdr[2];
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "KENSARUL", 8) != 0) goto out;
-    if (fread(hdr, sizeof hdr, 1, f) != 1 || hdr[0] != FORMAT_VERSION || hdr[1] != 0x01020304) goto out;
-#define R(name)                                                                       \
-    {                                                                                 \
-        uint32_t h[2];                                                                \
-        if (fread(h, sizeof h, 1, f) != 1 || h[0] != sizeof(*t->name.v) ||          \
-            h[1] > (1u << 28))                                                        \
-            goto out;                                                                 \
-        if (h[1]) {                                                                   \
-            t->name.v = malloc((size_t)h[1] * sizeof(*t->name.v));                   \
-            if (!t->name.v) { rc = KS_ENOMEM; goto out; }                             \
-            if (fread(t->name.v, sizeof(*t->name.v), h[1], f) != h[1]) goto out;      \
-            t->name.n = t->name.cap = h[1];                                           \
-        }                                                                             \
-    }
+    ser_get(rd, magic, 8);
+    uint32_t version = ser_get_u32(rd), bom = ser_get_u32(rd);
+    if (rd->err || memcmp(magic, "KENSARUL", 8) != 0 || version != FORMAT_VERSION ||
+        bom != 0x01020304)
+        return KS_EFORMAT;
+#define R(name) SER_GET_VEC(rd, t->name, MAX_TABLE_ITEMS);
     TABLES(R)
 #undef R
-    if (fgetc(f) != EOF) goto out;
-    if (!validate(t)) goto out;
-    rc = rules_finish(r);
-out:
+    *rt_len = ser_get_u64(rd);
+    int intact = ser_get_sum(rd);
+    if (rd->err) return rd->err;
+    if (!intact || !validate(t)) return KS_EFORMAT;
+    return KS_OK;
+}
+
+/* The run-time section (rt_len bytes, then its digest, then the end of the file). Returns KS_OK
+ * with r->srt and r->needs set from the file, KS_OK with them NULL when the section cannot be
+ * used (another kensa or Vectorscan version, damaged, refused by Vectorscan: the caller
+ * rebuilds), or an error: KS_EFORMAT for an intact section with an index out of range. */
+static int read_runtime(ser_r *rd, ks_rules *r, uint64_t rt_len)
+{
+    uint64_t outer = ser_r_limit(rd, rt_len);
+    if (rd->err || outer < 4) return KS_EFORMAT;
+    int same = ser_get_u32(rd) == RUNTIME_VERSION;
+    same &= ser_get_str_eq(rd, KENSA_VERSION);
+    same &= ser_get_str_eq(rd, pf_version());
+    if (!same) return rd->err == KS_ENOMEM || rd->err == KS_EIO ? rd->err : KS_OK;
+    r->srt = calloc(1, sizeof *r->srt);
+    r->needs = calloc(1, sizeof *r->needs);
+    if (!r->srt || !r->needs) return KS_ENOMEM;
+    if (strings_read(rd, &r->t, r->srt) == KS_OK) needs_read(rd, &r->t, r->needs);
+    int parsed = rd->err;
+    if (parsed == KS_ENOMEM || parsed == KS_EIO) return parsed;
+    /* the digest decides between damage (rebuild) and a crafted section (refused) */
+    rd->err = KS_OK;
+    int tail = parsed == KS_OK && rd->left != 0;
+    ser_skip(rd, rd->left);
+    rd->left = 4;
+    int intact = ser_get_sum(rd);
+    if (rd->err == KS_EIO) return KS_EIO;
+    if (!intact) { drop_runtime(r); return KS_OK; }
+    if (parsed != KS_OK || tail || fgetc(rd->f) != EOF) return KS_EFORMAT;
+    if (!strings_check(&r->t, r->srt) || !needs_check(&r->t, r->needs)) return KS_EFORMAT;
+    if (pf_open(r->srt->db) != KS_OK) { drop_runtime(r); return KS_OK; }
+    r->rt_stored = 1;
+    return KS_OK;
+}
+
+int ks_rules_load_opts(const char *path, unsigned flags, ks_rules **out)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return KS_EIO;
+    struct stat st;
+    uint64_t size = UINT64_MAX;       /* unknown: reads are bounded by the end of the data */
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) size = (uint64_t)st.st_size;
+    ks_rules *r = calloc(1, sizeof *r);
+    if (!r) { fclose(f); return KS_ENOMEM; }
+    ser_r rd;
+    ser_r_init(&rd, f, size);
+    uint64_t rt_len = 0;
+    int rc = read_tables(&rd, &r->t, &rt_len);
+    if (rc == KS_OK && !(flags & KS_LOAD_REBUILD)) rc = read_runtime(&rd, r, rt_len);
     fclose(f);
+    if (rc == KS_OK) rc = r->srt ? build_views(r) : rules_finish(r);
     if (rc != KS_OK) { ks_rules_destroy(r); return rc; }
     *out = r;
     return KS_OK;
 }
+
+int ks_rules_load(const char *path, ks_rules **out) { return ks_rules_load_opts(path, 0, out); }

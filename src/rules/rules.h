@@ -5,8 +5,9 @@
  * Everything that makes up compiled rules lives in flat arrays that refer to each other by
  * index, and in one byte pool that holds names, literals and compiled regex blocks by offset.
  * Nothing in the persistent part is a pointer, so saving is writing the arrays and loading is
- * reading them back and validating every index (see serialize.c). The run-time part (the
- * Vectorscan database, module declaration trees, the atom table) is rebuilt after loading.
+ * reading them back and validating every index (see rules.c). The run-time part (string
+ * targets, the Vectorscan databases, rule needs) is saved too and mapped back on loading, or
+ * rebuilt from the tables when it cannot be used (rules.c, file format).
  *
  * Conditions are kept as expression trees (ks_node), evaluated by eval.c. A node refers to its
  * children by index into nodes[]; lists of children (function arguments, string sets, integer
@@ -175,7 +176,7 @@ typedef struct ks_tables {
 
 struct ks_rules {
     ks_tables t;
-    /* run-time, rebuilt from the tables */
+    /* run-time, derived from the tables (rules_finish) or read from a compiled file */
     struct strings_rt *srt;
     struct needs_rt *needs;    /* per rule: strings it cannot match without (eval/needs.c) */
     struct ks_object **decls;  /* per import: declared tree (unused at run time) */
@@ -183,6 +184,7 @@ struct ks_rules {
     const char **tag_ptrs;
     ks_meta *meta_views;
     uint32_t max_vars;
+    int rt_stored;             /* srt and needs were read from a compiled file, not rebuilt */
 };
 
 static inline const char *pool_str(const ks_tables *t, uint32_t off)
@@ -199,7 +201,8 @@ static inline const struct re_code *rules_re(const ks_tables *t, uint32_t ri)
     return (const struct re_code *)(t->pool.v + t->res.v[ri].off);
 }
 
-/* Build run-time parts (prefilter, infos). Used by compiler and loader. */
+/* Build run-time parts (strings and prefilter, needs, infos) from the tables. Used by the
+ * compiler, and by the loader when the file's stored run-time part cannot be used. */
 int rules_finish(ks_rules *r);
 void tables_free(ks_tables *t);
 
