@@ -920,6 +920,11 @@ static int load_rules(int nfiles, const char *const *files)
     ks_compiler_set_diag(c, cli_diag_cb, &st);
     if (opt_max_strings > 0)
         ks_compiler_set_max_strings_per_rule(c, (uint32_t)opt_max_strings);
+    {
+        /* compiling may use the threads the scan will use (-p, default: every CPU) */
+        long n = opt_threads > 0 ? (long)opt_threads : sysconf(_SC_NPROCESSORS_ONLN);
+        ks_compiler_set_threads(c, n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n);
+    }
     if (cli_add_rule_files(c, files, nfiles) != 0) {
         ks_compiler_destroy(c);
         return -1;

@@ -65,6 +65,10 @@ void ks_compiler_destroy(ks_compiler *c);
 void ks_compiler_set_diag(ks_compiler *c, ks_diag_fn fn, void *ud);
 /* Limit on strings per rule (yara's --max-strings-per-rule, default 10000). */
 void ks_compiler_set_max_strings_per_rule(ks_compiler *c, uint32_t n);
+/* Threads ks_compiler_get_rules() may use (default 1; the CLI passes its -p value). With 2 or
+ * more, the prefilter's two Vectorscan databases are compiled at the same time; the rules are
+ * the same either way. */
+void ks_compiler_set_threads(ks_compiler *c, int n);
 
 /* External variables: define before adding rules. Redefining replaces the value. */
 int ks_compiler_define_int(ks_compiler *c, const char *name, int64_t v);

@@ -9,6 +9,7 @@
 #include "match/prefilter.h"
 
 #include <hs.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,25 @@ static uint32_t exact_run(const pf_atom *a, uint32_t *start)
     return best;
 }
 
-int pf_build(const pf_atom *atoms, uint32_t n, pf_db **out, char *err, size_t errlen)
+/* The regex database's compile, run on its own thread when pf_build may use two. */
+typedef struct re_job {
+    const char *const *pats;
+    const unsigned *flags, *ids;
+    uint32_t n;
+    hs_database_t *db;
+    hs_compile_error_t *ce;
+    hs_error_t rc;
+} re_job;
+
+static void *re_compile_job(void *arg)
+{
+    re_job *j = arg;
+    j->rc = hs_compile_multi(j->pats, j->flags, j->ids, j->n, HS_MODE_BLOCK, NULL, &j->db, &j->ce);
+    return NULL;
+}
+
+int pf_build(const pf_atom *atoms, uint32_t n, int threads, pf_db **out, char *err,
+             size_t errlen)
 {
     pf_db *db = calloc(1, sizeof *db);
     if (!db) return KS_ENOMEM;
@@ -148,15 +167,22 @@ int pf_build(const pf_atom *atoms, uint32_t n, pf_db **out, char *err, size_t er
         if (a->len > db->max_len) db->max_len = a->len;
     }
     hs_compile_error_t *ce = NULL;
-    if (nr && hs_compile_multi((const char *const *)pats, flags, ids, nr, HS_MODE_BLOCK, NULL,
-                               &db->db, &ce) != HS_SUCCESS) {
+    re_job job = {(const char *const *)pats, flags, ids, nr, NULL, NULL, HS_SUCCESS};
+    pthread_t th;
+    int threaded = nr && nl && threads >= 2 && pthread_create(&th, NULL, re_compile_job, &job) == 0;
+    if (nr && !threaded) re_compile_job(&job);
+    hs_error_t lrc = HS_SUCCESS;
+    if (nl && (threaded || job.rc == HS_SUCCESS))
+        lrc = hs_compile_lit_multi(lpats, lflags, lids, llens, nl, HS_MODE_BLOCK, NULL, &db->lit,
+                                   &ce);
+    if (threaded) pthread_join(th, NULL);
+    db->db = job.db;
+    if (job.rc != HS_SUCCESS) {
+        rc = compile_err(job.ce, err, errlen);
+        if (ce) hs_free_compile_error(ce);
+    } else if (lrc != HS_SUCCESS) {
         rc = compile_err(ce, err, errlen);
-        goto out;
     }
-    ce = NULL;
-    if (nl && hs_compile_lit_multi(lpats, lflags, lids, llens, nl, HS_MODE_BLOCK, NULL, &db->lit,
-                                   &ce) != HS_SUCCESS)
-        rc = compile_err(ce, err, errlen);
 out:
     if (pats) for (uint32_t i = 0; i < nr; i++) free(pats[i]);
     free(pats);

@@ -46,8 +46,11 @@ typedef struct pf_db pf_db;
 typedef struct pf_scratch pf_scratch;
 
 /* Build a database for atoms[0..n); atom i is reported with id i. n may be 0 (then scanning
- * reports nothing). Returns KS_OK, KS_ENOMEM or KS_EINTERNAL (message in err). */
-int pf_build(const pf_atom *atoms, uint32_t n, pf_db **out, char *err, size_t errlen);
+ * reports nothing). With threads >= 2 the regex and literal databases are compiled at the same
+ * time (the result does not depend on it). Returns KS_OK, KS_ENOMEM or KS_EINTERNAL (message in
+ * err). */
+int pf_build(const pf_atom *atoms, uint32_t n, int threads, pf_db **out, char *err,
+             size_t errlen);
 void pf_free(pf_db *db);
 
 int pf_scratch_alloc(const pf_db *db, pf_scratch **out);

@@ -438,7 +438,7 @@ static int build_classes(const ks_tables *t, strings_rt *rt)
     return rc;
 }
 
-int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen)
+int strings_build(const ks_tables *t, strings_rt *rt, int threads, char *err, size_t errlen)
 {
     memset(rt, 0, sizeof *rt);
     atom_map am;
@@ -567,7 +567,7 @@ int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen)
     for (uint32_t si = 0; si < t->strs.n; si++)
         if (t->strs.v[si].re_count > 1 && (rc = vec_push(rt->chained, si)) != KS_OK) goto out;
     if ((rc = mark_literal_atoms(t, &am, &pend)) != KS_OK) goto out;
-    rc = pf_build(am.atoms, am.n, &rt->db, err, errlen);
+    rc = pf_build(am.atoms, am.n, threads, &rt->db, err, errlen);
 out:
     free(am.atoms);
     free(am.slots);

@@ -84,7 +84,8 @@ typedef struct strings_rt {
     uint32_t *piece_no;          /* res index -> piece number within its string */
 } strings_rt;
 
-int strings_build(const ks_tables *t, strings_rt *rt, char *err, size_t errlen);
+/* threads: how many threads the prefilter compile may use (pf_build) */
+int strings_build(const ks_tables *t, strings_rt *rt, int threads, char *err, size_t errlen);
 void strings_free(strings_rt *rt);
 
 /* Saving and loading (rules.c's compiled-rules file). Stored: vars, bytes, rivals, targets,

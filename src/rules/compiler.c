@@ -233,6 +233,7 @@ int ks_compiler_create(ks_compiler **out)
     ks_compiler *c = calloc(1, sizeof *c);
     if (!c) return KS_ENOMEM;
     c->max_strings = 10000;
+    c->threads = 1;
     if (pool_add(&c->t, "", 0) == KS_NONE) { free(c); return KS_ENOMEM; }
     *out = c;
     return KS_OK;
@@ -259,6 +260,7 @@ void ks_compiler_set_diag(ks_compiler *c, ks_diag_fn fn, void *ud)
 }
 
 void ks_compiler_set_max_strings_per_rule(ks_compiler *c, uint32_t n) { c->max_strings = n; }
+void ks_compiler_set_threads(ks_compiler *c, int n) { if (c) c->threads = n < 1 ? 1 : n; }
 int ks_compiler_error_count(const ks_compiler *c) { return c->errors; }
 int ks_compiler_warning_count(const ks_compiler *c) { return c->warnings; }
 
@@ -958,7 +960,7 @@ int ks_compiler_get_rules(ks_compiler *c, ks_rules **out)
     r->t = c->t;
     memset(&c->t, 0, sizeof c->t);
     c->finished = 1;
-    int rc = rules_finish(r);
+    int rc = rules_finish(r, c->threads);
     if (rc != KS_OK) {
         ks_rules_destroy(r);
         return rc;

@@ -34,6 +34,7 @@ struct ks_compiler {
     void *diag_ud;
     int errors, warnings;
     uint32_t max_strings;
+    int threads;                   /* ks_compiler_set_threads */
     int finished;
 
     /* rule name table: open addressing over t.rules, keyed by (ns, name) */

@@ -90,13 +90,13 @@ static int build_views(ks_rules *r)
     return KS_OK;
 }
 
-int rules_finish(ks_rules *r)
+int rules_finish(ks_rules *r, int threads)
 {
     const ks_tables *t = &r->t;
     char err[256];
     r->srt = calloc(1, sizeof(strings_rt));
     if (!r->srt) return KS_ENOMEM;
-    int rc = strings_build(t, r->srt, err, sizeof err);
+    int rc = strings_build(t, r->srt, threads, err, sizeof err);
     if (rc != KS_OK) { free(r->srt); r->srt = NULL; return rc; }
     r->needs = calloc(1, sizeof(needs_rt));
     if (!r->needs) return KS_ENOMEM;
@@ -436,7 +436,7 @@ int ks_rules_load_opts(const char *path, unsigned flags, ks_rules **out)
     int rc = read_tables(&rd, &r->t, &rt_len);
     if (rc == KS_OK && !(flags & KS_LOAD_REBUILD)) rc = read_runtime(&rd, r, rt_len);
     fclose(f);
-    if (rc == KS_OK) rc = r->srt ? build_views(r) : rules_finish(r);
+    if (rc == KS_OK) rc = r->srt ? build_views(r) : rules_finish(r, 1);
     if (rc != KS_OK) { ks_rules_destroy(r); return rc; }
     *out = r;
     return KS_OK;

@@ -202,8 +202,9 @@ static inline const struct re_code *rules_re(const ks_tables *t, uint32_t ri)
 }
 
 /* Build run-time parts (strings and prefilter, needs, infos) from the tables. Used by the
- * compiler, and by the loader when the file's stored run-time part cannot be used. */
-int rules_finish(ks_rules *r);
+ * compiler, and by the loader when the file's stored run-time part cannot be used. `threads`:
+ * how many threads the prefilter compile may use (ks_compiler_set_threads). */
+int rules_finish(ks_rules *r, int threads);
 void tables_free(ks_tables *t);
 
 #endif
