@@ -80,6 +80,15 @@ foreach(m mime archive ole2 rtf pdf xlm msg tnef)
            COMMAND fuzz_replay_extract_${m} ${CMAKE_SOURCE_DIR}/fuzz/corpus/extract_${m})
   set_tests_properties(fuzz_replay_extract_${m} PROPERTIES TIMEOUT 300)
 endforeach()
+# the compiled-rules loader's fuzz seeds (compiled files, and rule sources saved then mutated:
+# fuzz/fuzz_rules_file.c) and its regression inputs, kept in the same directory
+add_executable(fuzz_replay_rules_file ${CMAKE_SOURCE_DIR}/fuzz/replay.c
+               ${CMAKE_SOURCE_DIR}/fuzz/fuzz_rules_file.c)
+target_compile_definitions(fuzz_replay_rules_file PRIVATE _GNU_SOURCE)
+target_link_libraries(fuzz_replay_rules_file PRIVATE kensa)
+add_test(NAME fuzz_replay_rules_file
+         COMMAND fuzz_replay_rules_file ${CMAKE_SOURCE_DIR}/fuzz/corpus/rules_file)
+set_tests_properties(fuzz_replay_rules_file PROPERTIES TIMEOUT 300)
 # macho and dex: -D and function results vs yara on gen_macho_dex.py files and damaged copies
 add_test(NAME macho_dex_vs_yara
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/modules/macho_dex_compare.sh ${KENSA_BIN} 1

@@ -1072,7 +1072,10 @@ int strings_check(const ks_tables *t, const strings_rt *rt)
         for (uint32_t c = rt->cfirst[a]; c < rt->cfirst[a + 1]; c++) {
             const tclass *cl = &rt->classes.v[c];
             if (cl->first > rt->gent.n || cl->n > rt->gent.n - cl->first) return 0;
-            if (cl->jmin > cl->jmax || cl->jmax - cl->jmin > 65535) return 0;
+            /* on_hit loops g = jmin..jmax with g <= jmax: jmax = UINT32_MAX never ends (a
+             * crafted file hung the scan: fuzz/corpus/rules_file/regress-class-window-wrap).
+             * re_fwd_key's windows are 16-bit jump bounds, so bound jmax itself. */
+            if (cl->jmin > cl->jmax || cl->jmax > 65535) return 0;
             if (cl->rel < INT32_MIN || cl->rel > INT32_MAX) return 0;
             for (uint32_t g = cl->first; g < cl->first + cl->n; g++) {
                 const gentry *ge = &rt->gent.v[g];
