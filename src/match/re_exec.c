@@ -7,13 +7,28 @@
  * matches (YARA's "kill tail") and keep running higher-priority ones, so the result is the
  * length of the last match recorded. Exhaustive runs (backward programs) report every step at
  * which a thread matches. Time is O(steps * code size); steps <= RE_SCAN_LIMIT.
+ * Shortcuts that give the same lists, hence the same results:
+ *  - lists hold only threads that accept the character of their step (addthread filters), so
+ *    a list that empties ends the run at once;
+ *  - a single thread on a straight run of consuming instructions is followed byte by byte
+ *    (run_chain), without closures; a program whose start fails that way needs no scratch;
+ *  - a list that stepping rebuilds unchanged (`[^\r]*` waiting for what follows, `.*` at the
+ *    end) is "stable": it repeats over every character of a skip set computed once, so the run
+ *    jumps over such characters (memchr when the set misses at most SKIP_EX characters).
  *
  * re_exec_fast: YARA's depth-first executor for hex strings with only bytes, masks and jumps:
  * at a jump it first continues with the minimum length and stacks the other lengths, so they
  * are tried later from the shortest to the longest. Bounded explicit stack.
  *
+ * re_verify runs the forward program, then the backward one (exhaustive) with the forward
+ * length; a bounded probe of the backward program first (RE_X_PROBE) skips hits where it
+ * cannot match, as nothing would be emitted then.
+ *
  * All reads of data are bounds-checked; program counters are validated at each step.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1          /* memrchr */
+#endif
 #include "match/re_internal.h"
 
 #include <pthread.h>
@@ -29,22 +44,20 @@ static int alter(int c)
 }
 static int wordc(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }
 
+/* Instruction sizes by opcode; 0 = not an opcode. */
+static const uint8_t op_size[256] = {
+    [OP_MATCH] = 1, [OP_LIT] = 2, [OP_MASKED] = 3, [OP_ANY] = 1, [OP_CLASS] = 34,
+    [OP_WORD] = 1, [OP_NWORD] = 1, [OP_SPACE] = 1, [OP_NSPACE] = 1, [OP_DIGIT] = 1,
+    [OP_NDIGIT] = 1, [OP_BOL] = 1, [OP_EOL] = 1, [OP_WB] = 1, [OP_NWB] = 1,
+    [OP_SPLIT_A] = 5, [OP_SPLIT_B] = 5, [OP_JMP] = 5, [OP_REPANY] = 5,
+};
+
 /* Size of the instruction at pc, or 0 when invalid / truncated. */
-static uint32_t isize(const uint8_t *code, uint32_t len, uint32_t pc)
+static inline uint32_t isize(const uint8_t *code, uint32_t len, uint32_t pc)
 {
     if (pc >= len)
         return 0;
-    uint32_t sz;
-    switch (code[pc]) {
-    case OP_MATCH: case OP_ANY: case OP_WORD: case OP_NWORD: case OP_SPACE: case OP_NSPACE:
-    case OP_DIGIT: case OP_NDIGIT: case OP_BOL: case OP_EOL: case OP_WB: case OP_NWB:
-        sz = 1; break;
-    case OP_LIT: sz = 2; break;
-    case OP_MASKED: sz = 3; break;
-    case OP_CLASS: sz = 34; break;
-    case OP_SPLIT_A: case OP_SPLIT_B: case OP_JMP: case OP_REPANY: sz = 5; break;
-    default: return 0;
-    }
+    uint32_t sz = op_size[code[pc]];
     return sz <= len - pc ? sz : 0;
 }
 
@@ -113,20 +126,31 @@ static bool assertion(const ctx *x, uint8_t op, int bm)
     }
 }
 
-/* Does the consuming instruction at pc accept the character at bm? */
-static bool consume_ok(const ctx *x, uint32_t pc, int bm)
+static bool spacec(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* The character consumed at bytes_matched bm: 0..255, or -1 when there is none (at or past
+ * maxb, outside the data, or in wide mode a second byte that is not 0). */
+static inline int char_at(const ctx *x, int bm)
 {
     if (bm >= x->maxb)
-        return false;
+        return -1;
+    if (x->cs == 1 && bm >= 0)  /* 0 <= bm < maxb <= size - pos (forwards) or pos (backwards) */
+        return x->bw ? x->data[x->pos - 1 - (size_t)bm] : x->data[x->pos + (size_t)bm];
     int c = in_at(x, bm, 0);
+    if (c >= 0 && x->cs == 2 && in_at(x, bm, 1) != 0)
+        return -1;
+    return c;
+}
+
+/* Does the instruction at ip consume character c (0..255; -1 = no character)? MATCH,
+ * assertions, jumps and anything unknown never do. */
+static inline bool accepts(const ctx *x, const uint8_t *ip, int c)
+{
     if (c < 0)
         return false;
-    if (x->cs == 2) {
-        int z = in_at(x, bm, 1);
-        if (z != 0)
-            return false;
-    }
-    const uint8_t *ip = x->code + pc;
     switch (ip[0]) {
     case OP_LIT: return x->nocase ? lower(c) == lower(ip[1]) : c == ip[1];
     case OP_MASKED: return (c & ip[2]) == ip[1];
@@ -142,22 +166,81 @@ static bool consume_ok(const ctx *x, uint32_t pc, int bm)
     }
     case OP_WORD: return wordc(c);
     case OP_NWORD: return !wordc(c);
-    case OP_SPACE: return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-    case OP_NSPACE: return !(c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f');
+    case OP_SPACE: return spacec(c);
+    case OP_NSPACE: return !spacec(c);
     case OP_DIGIT: return c >= '0' && c <= '9';
     case OP_NDIGIT: return !(c >= '0' && c <= '9');
     default: return false;
     }
 }
 
+/* Does the consuming instruction at pc accept the character at bm? */
+static bool consume_ok(const ctx *x, uint32_t pc, int bm)
+{
+    return accepts(x, x->code + pc, char_at(x, bm));
+}
+
+/* The set of characters (256-bit map) the instruction at ip accepts: accepts(x, ip, c) for
+ * every c, computed wholesale for the common opcodes. */
+static void accept_set(const ctx *x, const uint8_t *ip, uint64_t a[4])
+{
+    a[0] = a[1] = a[2] = a[3] = 0;
+    switch (ip[0]) {
+    case OP_LIT: {
+        int v = ip[1];
+        a[v >> 6] |= 1ull << (v & 63);
+        if (x->nocase) {       /* lower(c) == lower(v): v and its other case, if a letter */
+            v = alter(v);
+            a[v >> 6] |= 1ull << (v & 63);
+        }
+        return;
+    }
+    case OP_ANY:
+        a[0] = a[1] = a[2] = a[3] = ~0ull;
+        if (!x->dotall)
+            a[0] &= ~(1ull << '\n');
+        return;
+    case OP_CLASS: {
+        const uint8_t *b = ip + 2;
+        for (int k = 0; k < 4; k++) {      /* bit c&63 of word c>>6 = bit c&7 of byte c>>3 */
+            uint64_t w = 0;
+            for (int j = 0; j < 8; j++)
+                w |= (uint64_t)b[8 * k + j] << (8 * j);
+            a[k] = w;
+        }
+        if (x->nocase)         /* in(c) || in(alter(c)); alter only swaps letters */
+            for (int v = 0; v < 256; v++)
+                if ((b[v >> 3] >> (v & 7)) & 1) {
+                    int u = alter(v);
+                    a[u >> 6] |= 1ull << (u & 63);
+                }
+        if (ip[1])
+            for (int k = 0; k < 4; k++)
+                a[k] = ~a[k];
+        return;
+    }
+    default:
+        for (int v = 0; v < 256; v++)
+            if (accepts(x, ip, v))
+                a[v >> 6] |= 1ull << (v & 63);
+        return;
+    }
+}
+
+static inline bool in_set(const uint64_t a[4], int c)
+{
+    return c >= 0 && ((a[c >> 6] >> (c & 63)) & 1);
+}
+
 typedef struct scratch {
     uint32_t *cl, *nl, *stack, *mark;
     uint32_t ncl, nnl, gen;
+    bool asserted;             /* addthread evaluated an assertion (the list is position-bound) */
 } scratch;
 
 /* Per-thread scratch of re_exec_pike (freed by the thread-key destructor at thread exit). */
 typedef struct tls_scratch {
-    uint32_t *cl, *nl, *stack, *mark;
+    uint32_t *cl, *nl, *stack, *mark, *ul, *sl;
     size_t cap;
     uint32_t gen;
 } tls_scratch;
@@ -165,24 +248,37 @@ typedef struct tls_scratch {
 static pthread_key_t tls_key;
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 static int tls_ok;
+/* This thread's scratch once set up (the key owns it; this is only a faster way to find it). */
+static _Thread_local tls_scratch *tls_cur;
+
+static void tls_free_bufs(tls_scratch *t)
+{
+    free(t->cl); free(t->nl); free(t->stack); free(t->mark); free(t->ul); free(t->sl);
+}
 
 static void tls_free(void *p)
 {
     tls_scratch *t = p;
     if (!t)
         return;
-    free(t->cl); free(t->nl); free(t->stack); free(t->mark);
+    if (tls_cur == t)
+        tls_cur = NULL;
+    tls_free_bufs(t);
     free(t);
 }
 
 static void tls_init(void) { tls_ok = pthread_key_create(&tls_key, tls_free) == 0; }
 
+/* This thread's scratch with room for n program counters (n >= code length + 1). */
 static tls_scratch *tls_get(size_t n)
 {
+    tls_scratch *t = tls_cur;
+    if (t && t->cap >= n)
+        return t;
     pthread_once(&tls_once, tls_init);
     if (!tls_ok)
         return NULL;
-    tls_scratch *t = pthread_getspecific(tls_key);
+    t = pthread_getspecific(tls_key);
     if (!t) {
         t = calloc(1, sizeof *t);
         if (!t || pthread_setspecific(tls_key, t) != 0) {
@@ -192,94 +288,274 @@ static tls_scratch *tls_get(size_t n)
     }
     if (t->cap < n) {
         size_t c = n < 256 ? 256 : n;
-        uint32_t *cl = malloc(c * sizeof(uint32_t)), *nl = malloc(c * sizeof(uint32_t));
-        uint32_t *st = malloc((2 * c + 2) * sizeof(uint32_t)), *mk = calloc(c, sizeof(uint32_t));
-        if (!cl || !nl || !st || !mk) {
-            free(cl); free(nl); free(st); free(mk);
+        tls_scratch nt = { 0 };
+        nt.cl = malloc(c * sizeof(uint32_t));
+        nt.nl = malloc(c * sizeof(uint32_t));
+        nt.ul = malloc(c * sizeof(uint32_t));
+        nt.sl = malloc(c * sizeof(uint32_t));
+        nt.stack = malloc((2 * c + 2) * sizeof(uint32_t));
+        nt.mark = calloc(c, sizeof(uint32_t));
+        if (!nt.cl || !nt.nl || !nt.ul || !nt.sl || !nt.stack || !nt.mark) {
+            tls_free_bufs(&nt);
             return NULL;
         }
-        free(t->cl); free(t->nl); free(t->stack); free(t->mark);
-        t->cl = cl; t->nl = nl; t->stack = st; t->mark = mk;
-        t->cap = c;
-        t->gen = 0;
+        tls_free_bufs(t);
+        nt.cap = c;
+        nt.gen = 0;
+        *t = nt;
     }
+    tls_cur = t;
     return t;
 }
 
-/* Add the closure of pc (at bytes_matched bm) to list nl in priority order. */
-static void addthread(const ctx *x, scratch *s, uint32_t pc0, int bm)
+/* Add the closure of pc0 (at bytes_matched bm) to s->nl in priority order: follow jumps, splits
+ * (higher-priority branch first) and assertions that hold at bm; each pc at most once per
+ * generation (s->gen), the first path to reach it wins. With `filter`, a consuming instruction
+ * that does not accept c (the character at bm, -1 = none) is left out: it would die at this
+ * step without effect, as its pc stays marked either way. MATCH is always kept. */
+static void addthread(const ctx *x, scratch *s, uint32_t pc0, int bm, int c, bool filter)
 {
-    uint32_t sp = 0;
-    s->stack[sp++] = pc0;
-    while (sp > 0) {
-        uint32_t pc = s->stack[--sp];
-        uint32_t sz = isize(x->code, x->len, pc);
-        if (sz == 0)
-            continue;
-        if (s->mark[pc] == s->gen)
-            continue;
-        s->mark[pc] = s->gen;
-        uint8_t op = x->code[pc];
+    /* locals: stores into the lists cannot then be assumed to alias the scratch fields */
+    const uint8_t *code = x->code;
+    const uint32_t len = x->len, gen = s->gen;
+    uint32_t *const mark = s->mark, *const stack = s->stack, *const nl = s->nl;
+    uint32_t nnl = s->nnl, sp = 0, pc = pc0;
+    for (;;) {
+        if (pc >= len || mark[pc] == gen || isize(code, len, pc) == 0)
+            goto pop;
+        mark[pc] = gen;
+        uint8_t op = code[pc];
         switch (op) {
         case OP_JMP: {
-            int64_t t = jtarget(x->code, pc);
-            if (t >= 0 && t < x->len)
-                s->stack[sp++] = (uint32_t)t;
-            break;
+            int64_t t = jtarget(code, pc);
+            if (t >= 0 && t < len) {
+                pc = (uint32_t)t;
+                continue;
+            }
+            goto pop;
         }
         case OP_SPLIT_A: case OP_SPLIT_B: {
-            int64_t t = jtarget(x->code, pc);
+            int64_t t = jtarget(code, pc);
             uint32_t nx = pc + 5;
-            bool tok = t >= 0 && t < x->len;
+            bool tok = t >= 0 && t < len;
             if (op == OP_SPLIT_A) {          /* next first */
-                if (tok) s->stack[sp++] = (uint32_t)t;
-                s->stack[sp++] = nx;
-            } else {
-                s->stack[sp++] = nx;
-                if (tok) s->stack[sp++] = (uint32_t)t;
+                if (tok)
+                    stack[sp++] = (uint32_t)t;
+                pc = nx;
+                continue;
             }
-            break;
+            stack[sp++] = nx;
+            if (tok) {
+                pc = (uint32_t)t;
+                continue;
+            }
+            goto pop;
         }
         case OP_BOL: case OP_EOL: case OP_WB: case OP_NWB:
-            if (assertion(x, op, bm))
-                s->stack[sp++] = pc + 1;
-            break;
+            s->asserted = true;
+            if (assertion(x, op, bm)) {
+                pc = pc + 1;
+                continue;
+            }
+            goto pop;
         default:
-            s->nl[s->nnl++] = pc;
+            if (!filter || op == OP_MATCH || accepts(x, code + pc, c))
+                nl[nnl++] = pc;
+            goto pop;
         }
+    pop:
+        if (sp == 0)
+            break;
+        pc = stack[--sp];
     }
+    s->nnl = nnl;
 }
 
-/* 1 when the epsilon closure of pc reaches no assertion (BOL/EOL/WB/NWB) within a few steps:
- * then the list addthread(pc) builds does not depend on the position. */
-static bool closure_plain(const uint8_t *code, uint32_t len, uint32_t pc)
+/* Opcodes that consume one character. */
+static const bool op_consumes[256] = {
+    [OP_LIT] = true, [OP_MASKED] = true, [OP_ANY] = true, [OP_CLASS] = true, [OP_WORD] = true,
+    [OP_NWORD] = true, [OP_SPACE] = true, [OP_NSPACE] = true, [OP_DIGIT] = true,
+    [OP_NDIGIT] = true,
+};
+
+static inline bool consumer(uint8_t op) { return op_consumes[op]; }
+
+/* A straight run of consuming instructions. The list is the single thread [p] at *bm (p
+ * accepted the character there). While p's successor is a consuming instruction, the list at
+ * the next step is that successor alone if it accepts the next character, else empty: no
+ * closure, mark or match can happen in between. Returns the last pc of the run still alive,
+ * with *bm at its step, or RE_NO_CODE when the run dies. */
+static uint32_t run_chain(const ctx *x, uint32_t p, int *bm)
 {
-    uint32_t st[16];
-    int sp = 0, steps = 0;
-    st[sp++] = pc;
-    while (sp > 0) {
-        if (++steps > 16)
-            return false;
-        uint32_t p = st[--sp];
-        uint32_t sz = isize(code, len, p);
-        if (sz == 0)
-            return false;
-        switch (code[p]) {
-        case OP_BOL: case OP_EOL: case OP_WB: case OP_NWB:
-            return false;
-        case OP_JMP: case OP_SPLIT_A: case OP_SPLIT_B: {
-            int64_t t = jtarget(code, p);
-            if (t < 0 || t >= len || sp >= 14)
-                return false;
-            st[sp++] = (uint32_t)t;
-            if (code[p] != OP_JMP)
-                st[sp++] = p + 5;
-            break;
+    const uint8_t *code = x->code;
+    uint32_t len = x->len, q = p + isize(code, len, p);
+    int b = *bm;
+    if (x->cs == 1) {
+        /* plain characters, read directly: the one at step k is data[at + dir * k], inside
+         * the data for 0 <= k < maxb (maxb <= size - pos, or <= pos backwards) */
+        const uint8_t *data = x->data;
+        const ptrdiff_t at = x->bw ? (ptrdiff_t)x->pos - 1 : (ptrdiff_t)x->pos;
+        const ptrdiff_t dir = x->bw ? -1 : 1;
+        const int maxb = x->maxb;
+        if (b < 0)
+            return RE_NO_CODE;
+        while (q < len) {
+            uint8_t op = code[q];
+            if (op == OP_LIT) {
+                if (len - q < 2)
+                    break;
+                if (b + 1 >= maxb)
+                    return RE_NO_CODE;
+                int c = data[at + dir * (b + 1)], v = code[q + 1];
+                if (c != v && !(x->nocase && lower(c) == lower(v)))
+                    return RE_NO_CODE;
+            } else if (op == OP_MASKED) {
+                if (len - q < 3)
+                    break;
+                if (b + 1 >= maxb || (data[at + dir * (b + 1)] & code[q + 2]) != code[q + 1])
+                    return RE_NO_CODE;
+            } else {
+                if (isize(code, len, q) == 0 || !consumer(op))
+                    break;      /* not a consuming instruction: the run ends */
+                if (b + 1 >= maxb || !accepts(x, code + q, data[at + dir * (b + 1)]))
+                    return RE_NO_CODE;
+            }
+            p = q;
+            q += op_size[op];
+            b++;
         }
-        default:
-            break;
-        }
+        *bm = b;
+        return p;
     }
+    for (;;) {
+        uint32_t sz = isize(code, len, q);
+        if (sz == 0 || !consumer(code[q]))
+            break;              /* not a consuming instruction: the run ends */
+        if (!accepts(x, code + q, char_at(x, b + x->cs)))
+            return RE_NO_CODE;
+        p = q;
+        q += sz;
+        b += x->cs;
+    }
+    *bm = b;
+    return p;
+}
+
+#define SKIP_EX 4               /* memchr for skip sets missing at most this many characters */
+
+typedef struct skipset {
+    uint64_t set[4];           /* characters over which the stable list repeats */
+    int nex;                   /* characters outside the set (counted up to SKIP_EX + 1) */
+    uint8_t ex[SKIP_EX];       /* those characters when nex <= SKIP_EX */
+} skipset;
+
+/*
+ * Skip set of a stable list. A list L (each consuming thread of it accepted the current
+ * character) is stable when stepping it rebuilt exactly L with no assertion on the way: the
+ * closure U of the successors of L's live threads (those before a MATCH, which kills the rest)
+ * is then the same at every position, and the list after the next character c is U filtered by
+ * c. That is L again exactly when c is accepted by every consuming thread of L and by no other
+ * thread of U: those characters form the skip set, over which L repeats unchanged, recording a
+ * match at each step when L holds a MATCH. Builds U in ubuf (fresh generation); returns false
+ * when the set cannot be used (assertion in U, or L not the filtered U).
+ */
+static bool skip_set(const ctx *x, scratch *s, const uint32_t *L, uint32_t nl, uint32_t *ubuf,
+                     skipset *ks)
+{
+    uint64_t *set = ks->set;
+    scratch u = *s;
+    u.gen = ++s->gen;
+    u.nl = ubuf;
+    u.nnl = 0;
+    u.asserted = false;
+    for (uint32_t i = 0; i < nl; i++) {
+        uint32_t p = L[i];
+        if (x->code[p] == OP_MATCH)
+            break;
+        addthread(x, &u, p + isize(x->code, x->len, p), 0, -1, false);
+    }
+    if (u.asserted)
+        return false;
+    set[0] = set[1] = set[2] = set[3] = ~0ull;
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < u.nnl; i++) {
+        uint32_t p = ubuf[i];
+        bool in_l = j < nl && L[j] == p;
+        if (in_l)
+            j++;
+        if (x->code[p] == OP_MATCH) {
+            if (!in_l)
+                return false;
+            continue;
+        }
+        uint64_t a[4];
+        accept_set(x, x->code + p, a);
+        for (int k = 0; k < 4; k++)
+            set[k] &= in_l ? a[k] : ~a[k];
+    }
+    if (j != nl)
+        return false;
+    /* few characters outside the set: find them with memchr instead of testing each byte */
+    ks->nex = 0;
+    for (int c = 0; c < 256 && ks->nex <= SKIP_EX; c++)
+        if (!in_set(set, c)) {
+            if (ks->nex < SKIP_EX)
+                ks->ex[ks->nex] = (uint8_t)c;
+            ks->nex++;
+        }
+    return true;
+}
+
+/* The step after the last of the steps from bm on over which a stable list repeats: while the
+ * next character (at bm + cs) is in the skip set, the list at bm + cs is the list at bm. */
+static int skip_run(const ctx *x, const skipset *k, int bm)
+{
+    if (x->cs != 1) {
+        while (in_set(k->set, char_at(x, bm + x->cs)))
+            bm += x->cs;
+        return bm;
+    }
+    if (bm + 1 >= x->maxb)
+        return bm;
+    /* steps bm+1 .. maxb-1 read, forwards, data[pos+bm+1 .. pos+maxb) (maxb <= size - pos);
+     * backwards data[pos-maxb .. pos-bm-1) from its end (maxb <= pos); n bytes either way */
+    size_t n = (size_t)(x->maxb - bm - 1);
+    if (!x->bw) {
+        const uint8_t *w = x->data + x->pos + bm + 1;
+        if (k->nex <= SKIP_EX) {
+            for (int e = 0; e < k->nex; e++) {
+                const uint8_t *f = memchr(w, k->ex[e], n);
+                if (f)
+                    n = (size_t)(f - w);
+            }
+            return bm + (int)n;
+        }
+        size_t i = 0;
+        while (i < n && in_set(k->set, w[i]))
+            i++;
+        return bm + (int)i;
+    }
+    const uint8_t *w = x->data + x->pos - x->maxb;
+    if (k->nex <= SKIP_EX) {
+        size_t lo = 0;             /* w[lo .. n) is still all in the set */
+        for (int e = 0; e < k->nex; e++) {
+            const uint8_t *f = memrchr(w + lo, k->ex[e], n - lo);
+            if (f)
+                lo = (size_t)(f - w) + 1;
+        }
+        return bm + (int)(n - lo);
+    }
+    size_t i = n;
+    while (i > 0 && in_set(k->set, w[i - 1]))
+        i--;
+    return bm + (int)(n - i);
+}
+
+static inline bool same_list(const uint32_t *a, const uint32_t *b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
     return true;
 }
 
@@ -300,13 +576,38 @@ int re_exec_pike(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint
         return -1;
     size_t avail = x.bw ? pos : size - pos;
     x.maxb = (int)(avail < RE_SCAN_LIMIT ? avail : RE_SCAN_LIMIT);
-    x.maxb -= x.maxb % x.cs;
+    if (x.cs == 2)
+        x.maxb &= ~1;          /* whole characters only */
     bool exhaustive = (flags & RE_X_EXHAUSTIVE) != 0;
+    bool probe = !exhaustive && (flags & RE_X_PROBE) != 0;
+
+    /* A program starting with consuming instructions fails at the first one that does not
+     * accept its character, before any scratch is needed (most verifications end there). */
+    int bm = 0;
+    uint32_t pc0 = pc;
+    if (isize(code, code_len, pc) != 0 && consumer(code[pc])) {
+        if (!accepts(&x, code + pc, char_at(&x, 0)))
+            return exhaustive ? 0 : -1;
+        pc0 = run_chain(&x, pc, &bm);
+        if (pc0 == RE_NO_CODE)
+            return exhaustive ? 0 : -1;
+        /* the run ends the program: its last instruction consumes the character at bm, the
+         * list after it is [MATCH] alone, the one after that is empty */
+        uint32_t q = pc0 + isize(code, code_len, pc0);
+        if (q < code_len && code[q] == OP_MATCH) {
+            if (!exhaustive)
+                return probe ? 1 : bm + x.cs;
+            if (cb)
+                cb(bm + x.cs, ud);
+            return 0;
+        }
+    }
 
     scratch s;
     size_t n = (size_t)code_len + 1;
     /* per-thread buffers, reused across calls; `mark` holds generation numbers that only grow,
-     * so it never needs clearing (no malloc or memset per verification) */
+     * so it never needs clearing (no malloc or memset per verification). A call uses at most
+     * two generations per step (the step, a skip set) plus a few. */
     tls_scratch *ts = tls_get(n);
     if (!ts)
         return RE_EXEC_ERR + RE_ENOMEM;
@@ -314,57 +615,77 @@ int re_exec_pike(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint
     s.nl = ts->nl;
     s.stack = ts->stack;
     s.mark = ts->mark;
-    if (ts->gen > UINT32_MAX - 2 * (uint32_t)RE_SCAN_LIMIT - 16) {
+    if (ts->gen > UINT32_MAX - 4 * (uint32_t)RE_SCAN_LIMIT - 64) {
         memset(ts->mark, 0, ts->cap * sizeof(uint32_t));
         ts->gen = 0;
     }
     s.gen = ts->gen + 1;
     s.nnl = 0;
-    int bm = 0;
-    addthread(&x, &s, pc, bm);
-    int result = -1;
+    s.asserted = false;
+    /* Lists hold only threads that accept the character at their step (filtered addthread),
+     * so every non-MATCH thread of the current list consumes. After a leading run the list is
+     * its last instruction alone. */
+    if (pc0 != pc)
+        s.nl[s.nnl++] = pc0;
+    else
+        addthread(&x, &s, pc, bm, char_at(&x, bm), true);
+    int result = -1, steps = 0;
+    /* the last stable list (see skip_set) and its skip set; `stable`: the current list is it */
+    uint32_t *sl = ts->sl, nsl = 0;
+    bool have_sl = false, stable = false;
+    skipset skip;
     for (;;) {
         uint32_t *t = s.cl; s.cl = s.nl; s.nl = t;
         s.ncl = s.nnl;
         s.nnl = 0;
         if (s.ncl == 0)
             break;
-        s.gen++;
-        /* A greedy loop at the end of the pattern (`[^\r=]+`, `.*`): the list is [X, MATCH]
-         * and consuming X rebuilds exactly [X, MATCH]. Every step then records a match at the
-         * current length until X fails or the scan limit is reached, so run X over the bytes
-         * directly instead of stepping the threads (same result, no per-byte closure). */
-        if (!exhaustive && s.ncl == 2 && code[s.cl[1]] == OP_MATCH && code[s.cl[0]] != OP_MATCH) {
-            uint32_t xp = s.cl[0], nx = xp + isize(code, code_len, xp);
-            if (closure_plain(code, code_len, nx)) {
-                addthread(&x, &s, nx, bm);
-                bool fixed = s.nnl == 2 && s.nl[0] == xp && s.nl[1] == s.cl[1];
-                s.nnl = 0;
-                s.gen++;            /* forget the trial's marks */
-                if (fixed) {
-                    for (;;) {
-                        bool ok = consume_ok(&x, xp, bm);
-                        result = bm;
-                        bm += x.cs;
-                        if (bm > x.maxb + 2 || !ok)
-                            break;
-                    }
-                    break;
-                }
-            }
+        if (probe && ++steps > RE_PROBE_STEPS) {
+            result = 1;         /* undecided within the budget: may match */
+            break;
         }
+        if (stable)
+            bm = skip_run(&x, &skip, bm);
+        if (s.ncl == 1 && consumer(code[s.cl[0]])) {
+            uint32_t p = run_chain(&x, s.cl[0], &bm);
+            if (p == RE_NO_CODE)
+                break;
+            s.cl[0] = p;
+        }
+        s.gen++;
+        s.asserted = false;
+        int cn = char_at(&x, bm + x.cs);
+        bool matched = false;
         for (uint32_t i = 0; i < s.ncl; i++) {
             uint32_t tp = s.cl[i];
             if (code[tp] == OP_MATCH) {
+                matched = true;
                 if (exhaustive) {
-                    if (cb && cb(bm, ud)) { i = s.ncl; s.nnl = 0; break; }
+                    if (cb && cb(bm, ud)) { s.nnl = 0; break; }
                     continue;
                 }
                 result = bm;
+                if (probe) {
+                    result = 1;
+                    s.nnl = 0;           /* stop: the program can match */
+                }
                 break;                   /* kill tail */
             }
-            if (consume_ok(&x, tp, bm))
-                addthread(&x, &s, tp + isize(code, code_len, tp), bm + x.cs);
+            addthread(&x, &s, tp + isize(code, code_len, tp), bm + x.cs, cn, true);
+        }
+        /* stepping rebuilt the same list: skip over the characters that keep it (an exhaustive
+         * run reports every step with a MATCH, so such lists are stepped one by one) */
+        stable = false;
+        if (s.nnl == s.ncl && !s.asserted && !(exhaustive && matched) &&
+            same_list(s.nl, s.cl, s.nnl)) {
+            if (have_sl && nsl == s.ncl && same_list(sl, s.cl, nsl)) {
+                stable = true;
+            } else if (skip_set(&x, &s, s.cl, s.ncl, ts->ul, &skip)) {
+                memcpy(sl, s.cl, s.ncl * sizeof(uint32_t));
+                nsl = s.ncl;
+                have_sl = true;
+                stable = true;
+            }
         }
         bm += x.cs;
         if (bm > x.maxb + 2)
@@ -376,50 +697,70 @@ int re_exec_pike(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint
 
 #define FAST_STACK 1024
 
-int re_exec_fast(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t *data,
-                 size_t size, size_t pos, uint32_t flags, re_len_fn cb, void *ud)
+/* re_exec_fast; `probe` is a constant in each caller (RE_X_PROBE). */
+static inline __attribute__((always_inline))
+int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t *data,
+             size_t size, size_t pos, uint32_t flags, re_len_fn cb, void *ud, const bool probe)
 {
     bool bw = (flags & RE_X_BACKWARDS) != 0;
-    bool exhaustive = (flags & RE_X_EXHAUSTIVE) != 0;
+    bool exhaustive = !probe && (flags & RE_X_EXHAUSTIVE) != 0;
     if (pos > size)
         return -1;
     size_t avail = bw ? pos : size - pos;
     int maxb = (int)(avail < RE_SCAN_LIMIT ? avail : RE_SCAN_LIMIT);
+    /* a probe gives up (undecided) after this many instructions */
+    const long limit = probe ? 8L * RE_PROBE_STEPS : 50000000L;
     struct { uint32_t pc; int bm; } st[FAST_STACK];
     int sp = 0;
     st[sp].pc = pc0; st[sp].bm = 0; sp++;
     long guard = 0;
-#define BYTE_AT(BM) (bw ? data[pos - 1 - (size_t)(BM)] : data[pos + (size_t)(BM)])
+    /* byte at bytes_matched bm (0 <= bm < maxb): data[pos + bm] forwards, data[pos - 1 - bm]
+     * backwards; maxb <= size - pos (forwards) or pos (backwards) keeps it inside the data */
+    const ptrdiff_t start = bw ? (ptrdiff_t)pos - 1 : (ptrdiff_t)pos, step = bw ? -1 : 1;
+#define BYTE_AT(BM) (data[start + step * (ptrdiff_t)(BM)])
     while (sp > 0) {
         sp--;
         uint32_t pc = st[sp].pc;
         int bm = st[sp].bm;
         for (;;) {
-            if (++guard > 50000000L) { return RE_EXEC_ERR + RE_ELIMIT; }
-            uint32_t sz = isize(code, code_len, pc);
-            if (sz == 0)
+            if (++guard > limit)
+                return probe ? 1 : RE_EXEC_ERR + RE_ELIMIT;
+            if (pc >= code_len)
                 break;
             uint8_t op = code[pc];
+            /* each case checks that its operands lie inside the code (as isize() would) */
+            if (op == OP_LIT) {
+                if (code_len - pc < 2 || bm >= maxb || BYTE_AT(bm) != code[pc + 1])
+                    break;
+                bm++;
+                pc += 2;
+                continue;
+            }
+            if (op == OP_MASKED) {
+                if (code_len - pc < 3 || bm >= maxb ||
+                    (BYTE_AT(bm) & code[pc + 2]) != code[pc + 1])
+                    break;
+                bm++;
+                pc += 3;
+                continue;
+            }
+            if (op == OP_ANY) {
+                if (bm >= maxb)
+                    break;
+                bm++;
+                pc += 1;
+                continue;
+            }
             if (op == OP_MATCH) {
                 if (exhaustive) {
                     if (cb && cb(bm, ud)) { return 0; }
                     break;
                 }
-                                return bm;
-            }
-            if (op == OP_LIT || op == OP_MASKED || op == OP_ANY) {
-                if (bm >= maxb)
-                    break;
-                int c = BYTE_AT(bm);
-                bool ok = op == OP_LIT ? c == code[pc + 1]
-                        : op == OP_MASKED ? (c & code[pc + 2]) == code[pc + 1] : true;
-                if (!ok)
-                    break;
-                bm++;
-                pc += sz;
-                continue;
+                return probe ? 1 : bm;
             }
             if (op == OP_REPANY) {
+                if (code_len - pc < 5)
+                    break;
                 uint16_t lo, hi;
                 memcpy(&lo, code + pc + 1, 2);
                 memcpy(&hi, code + pc + 3, 2);
@@ -431,7 +772,8 @@ int re_exec_fast(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uin
                         continue;
                     if (nsz == 2 && code[next] == OP_LIT && code[next + 1] != BYTE_AT(bm + i))
                         continue;
-                    if (sp >= FAST_STACK) { return RE_EXEC_ERR + RE_ELIMIT; }
+                    if (sp >= FAST_STACK)
+                        return probe ? 1 : RE_EXEC_ERR + RE_ELIMIT;
                     st[sp].pc = next; st[sp].bm = bm + i; sp++;
                 }
                 bm += lo;
@@ -442,7 +784,21 @@ int re_exec_fast(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uin
         }
     }
 #undef BYTE_AT
-        return exhaustive ? 0 : -1;
+    return exhaustive ? 0 : -1;
+}
+
+static int fast_probe(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t *data,
+                      size_t size, size_t pos, uint32_t flags)
+{
+    return fast_run(code, code_len, pc0, data, size, pos, flags, NULL, NULL, true);
+}
+
+int re_exec_fast(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t *data,
+                 size_t size, size_t pos, uint32_t flags, re_len_fn cb, void *ud)
+{
+    if ((flags & RE_X_PROBE) && !(flags & RE_X_EXHAUSTIVE))
+        return fast_probe(code, code_len, pc0, data, size, pos, flags);
+    return fast_run(code, code_len, pc0, data, size, pos, flags, cb, ud, false);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -469,6 +825,47 @@ static int on_back(int bl, void *ud)
     return 0;
 }
 
+/* 0 when the backward program of atom `at` reports no match in any form the forward run may
+ * choose (then re_verify emits nothing whatever the forward result); 1 when it may. Cheap
+ * and bounded (RE_X_PROBE). */
+static bool bwd_possible(const re_code *c, const re_atom *at, const uint8_t *data, size_t size,
+                         size_t pos, uint32_t base, bool ascii)
+{
+    const uint8_t *code = (const uint8_t *)c + c->code_off;
+    if (c->fast_hex) {
+        /* re_exec_fast reads plain bytes in either form. Its straight start (bytes, masks,
+         * any-bytes) is checked here directly, which decides most hits; a jump on the way
+         * leaves it to a budgeted run. */
+        uint32_t len = c->code_len, pc = at->bwd;
+        int maxb = (int)(pos < RE_SCAN_LIMIT ? pos : RE_SCAN_LIMIT);
+        for (int bm = 0;; bm++) {
+            if (pc >= len)
+                return true;    /* not a valid program: let the real run decide */
+            uint8_t op = code[pc];
+            if (op == OP_REPANY)
+                return fast_probe(code, len, at->bwd, data, size, pos,
+                                  base | RE_X_BACKWARDS | RE_X_PROBE) != -1;
+            if (op != OP_LIT && op != OP_MASKED && op != OP_ANY)
+                return true;    /* MATCH, or anything else */
+            if (isize(code, len, pc) == 0 || bm >= maxb)
+                return false;   /* the only thread dies here, as in re_exec_fast */
+            int ch = data[pos - 1 - (size_t)bm];       /* bm < maxb <= pos */
+            if (op == OP_LIT ? ch != code[pc + 1]
+                             : op == OP_MASKED && (ch & code[pc + 2]) != code[pc + 1])
+                return false;
+            pc += op_size[op];
+        }
+    }
+    for (int form = 0; form < 2; form++) {
+        if (form == 0 ? !ascii : !(c->flags & RE_WIDE))
+            continue;
+        uint32_t fl = base | RE_X_BACKWARDS | RE_X_PROBE | (form ? RE_X_WIDE : 0);
+        if (re_exec_pike(code, c->code_len, at->bwd, data, size, pos, fl, NULL, NULL) != -1)
+            return true;
+    }
+    return false;
+}
+
 int re_verify(const re_code *c, uint32_t ai, const uint8_t *data, size_t size, size_t pos,
               re_emit_fn emit, void *ud)
 {
@@ -483,6 +880,10 @@ int re_verify(const re_code *c, uint32_t ai, const uint8_t *data, size_t size, s
     bool ascii = (c->flags & RE_ASCII) || !(c->flags & RE_WIDE);
     int fwd = -1;
     uint32_t mode = 0;
+    /* A backward part that cannot match makes the forward run (often the longer one: the atom
+     * tends to sit early in the pattern) useless: nothing would be emitted. */
+    if (at->bwd != RE_NO_CODE && !bwd_possible(c, at, data, size, pos, base, ascii))
+        return RE_OK;
     if (ascii)
         fwd = ex(code, len, at->fwd, data, size, pos, base, NULL, NULL);
     if (fwd < -1)
@@ -589,7 +990,7 @@ int re_search(const re_code *c, const uint8_t *s, size_t slen)
             size_t avail = slen - i;
             x.maxb = (int)(avail < RE_SCAN_LIMIT ? avail : RE_SCAN_LIMIT);
             uint32_t before = sc.nnl;
-            addthread(&x, &sc, (uint32_t)c->search_fwd, 0);
+            addthread(&x, &sc, (uint32_t)c->search_fwd, 0, -1, false);
             for (uint32_t k = before; k < sc.nnl; k++)
                 nst[k] = i;
         }
@@ -601,7 +1002,7 @@ int re_search(const re_code *c, const uint8_t *s, size_t slen)
             int bm = (int)(i - 1 - st);
             if (consume_ok(&x, cl[k], bm)) {
                 uint32_t before = sc.nnl;
-                addthread(&x, &sc, cl[k] + isize(code, len, cl[k]), bm + 1);
+                addthread(&x, &sc, cl[k] + isize(code, len, cl[k]), bm + 1, -1, false);
                 for (uint32_t q = before; q < sc.nnl; q++)
                     nst[q] = st;
             }

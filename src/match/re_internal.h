@@ -76,6 +76,12 @@ void re_node_append(re_ast *a, int parent, int child);
 #define RE_X_BACKWARDS  0x100
 #define RE_X_EXHAUSTIVE 0x200
 #define RE_X_WIDE       0x400   /* run this execution in wide mode */
+/* Not with RE_X_EXHAUSTIVE: a bounded check whether the program can match at all. Returns -1
+ * when every thread died without reaching MATCH (then an exhaustive run reports nothing), 1
+ * otherwise: a MATCH was reached, or the budget ran out (re_exec_pike: RE_PROBE_STEPS steps;
+ * re_exec_fast: 8 * RE_PROBE_STEPS instructions or a full stack). */
+#define RE_X_PROBE      0x800
+#define RE_PROBE_STEPS  16
 
 typedef int (*re_len_fn)(int len, void *ud);
 
