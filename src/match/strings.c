@@ -494,7 +494,12 @@ int strings_build(const ks_tables *t, strings_rt *rt, int threads, char *err, si
                     }
                     a.nocase = 0;     /* folded letters are 0xDF masks */
                     tg.ext = (uint8_t)(tg.flen[0] - ra->len);
-                    tg.nf = 0;
+                    /* An exact prefix is checked by the prefilter itself. A masked one may be
+                     * searched through its longest exact run only (prefilter.c, shift_ok), so
+                     * its filter stays: the masked bytes are checked before re_verify. */
+                    int exact = 1;
+                    for (uint32_t k = 0; k < a.len; k++) exact &= a.mask[k] == 0xFF;
+                    if (exact) tg.nf = 0;
                 }
                 uint32_t id = atom_intern(&am, &a);
                 if (id == KS_NONE) { rc = KS_ENOMEM; break; }
@@ -830,7 +835,11 @@ static inline int prefix_ok(const scan_ctx *x, const pf_target *tg, uint64_t end
 static inline void hit_target(scan_ctx *x, const pf_target *tg, uint64_t end)
 {
     if (tg->kind == TG_LIT) { verify(x, tg, end); return; }
-    if (tg->ext) { verify(x, tg, end - tg->ext); return; }
+    if (tg->ext) {
+        if (tg->nf && !prefix_ok(x, tg, end - tg->ext)) return;
+        verify(x, tg, end - tg->ext);
+        return;
+    }
     if (tg->nf && !prefix_ok(x, tg, end)) return;
     if (tg->solo) { verify(x, tg, end); return; }
     /* hits of strings with several atoms: verified per end offset in YARA's tie order */
