@@ -33,12 +33,18 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     s->mods = calloc((size_t)t->imports.n + 1, sizeof *s->mods);
     s->decl = calloc((size_t)t->imports.n + 1, sizeof *s->decl);
     s->guard = guards_build(t);
+    s->matched = calloc((size_t)t->rules.n + 1, sizeof *s->matched);
+    s->rflags = calloc((size_t)t->rules.n + 1, 1);
+    if (s->rflags)
+        for (uint32_t i = 0; i < t->rules.n; i++)
+            s->rflags[i] = (uint8_t)(((t->rules.v[i].flags & KS_RULE_GLOBAL) ? RF_GLOBAL : 0) |
+                                     ((t->rules.v[i].flags & KS_RULE_PRIVATE) ? RF_PRIVATE : 0));
     s->moddata = calloc((size_t)t->imports.n + 1, sizeof *s->moddata);
     s->mod_failed = calloc((size_t)t->imports.n + 1, 1);
     s->moddata_len = calloc((size_t)t->imports.n + 1, sizeof *s->moddata_len);
     s->ext = calloc((size_t)t->exts.n + 1, sizeof *s->ext);
     s->scratch = ks_scratch_new();
-    if (rc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->decl || !s->guard || !s->moddata || !s->mod_failed || !s->moddata_len ||
+    if (rc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->decl || !s->guard || !s->matched || !s->rflags || !s->moddata || !s->mod_failed || !s->moddata_len ||
         !s->ext || !s->scratch) {
         ks_scanner_destroy(s);
         return rc != KS_OK ? rc : KS_ENOMEM;
@@ -72,6 +78,8 @@ void ks_scanner_destroy(ks_scanner *s)
     if (s->decl) for (uint32_t i = 0; i < t->imports.n; i++) obj_destroy(s->decl[i]);
     free(s->decl);
     free(s->guard);
+    free(s->matched);
+    free(s->rflags);
     strings_state_free(t, &s->st);
     if (s->ext) for (uint32_t i = 0; i < t->exts.n; i++) free(s->ext[i].s);
     if (s->moddata) for (uint32_t i = 0; i < t->imports.n; i++) free(s->moddata[i]);
@@ -280,25 +288,46 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
                 s->cand[nd->by_str[j]] = 1;
         }
     }
+    /* matched rules are also listed in order (s->matched), so that the steps after evaluation
+     * touch only them; per-rule flags are read from the compact s->rflags */
+    uint32_t nm = 0;
+    int any_ns_fail = 0;
     for (uint32_t ri = 0; ri < t->rules.n; ri++) {
         if (prune && nd->n[ri] != NEEDS_ALWAYS && !s->cand[ri]) {
             s->rule_res[ri] = 0;
-            if (t->rules.v[ri].flags & KS_RULE_GLOBAL) ns_fail[t->rules.v[ri].ns_index] = 1;
+            if (s->rflags[ri] & RF_GLOBAL) {
+                ns_fail[t->rules.v[ri].ns_index] = 1;
+                any_ns_fail = 1;
+            }
             continue;
         }
         int m = eval_rule(s, ri);
         if (m < 0) { rc = m; free(ns_fail); goto out; }
         s->rule_res[ri] = (uint8_t)m;
-        if (!m && (t->rules.v[ri].flags & KS_RULE_GLOBAL)) ns_fail[t->rules.v[ri].ns_index] = 1;
+        if (m) {
+            s->matched[nm++] = ri;
+        } else if (s->rflags[ri] & RF_GLOBAL) {
+            ns_fail[t->rules.v[ri].ns_index] = 1;
+            any_ns_fail = 1;
+        }
         if ((ri & 63) == 63 && scan_expired(s)) { rc = KS_ETIMEOUT; free(ns_fail); goto out; }
     }
-    for (uint32_t ri = 0; ri < t->rules.n; ri++)
-        if (ns_fail[t->rules.v[ri].ns_index]) s->rule_res[ri] = 0;
+    if (any_ns_fail) {
+        uint32_t k = 0;
+        for (uint32_t j = 0; j < nm; j++) {
+            uint32_t ri = s->matched[j];
+            if (ns_fail[t->rules.v[ri].ns_index]) s->rule_res[ri] = 0;
+            else s->matched[k++] = ri;
+        }
+        nm = k;
+    }
     free(ns_fail);
 
-    for (uint32_t ri = 0; cb && ri < t->rules.n; ri++) {
-        if (t->rules.v[ri].flags & KS_RULE_PRIVATE) continue;
-        if (!s->rule_res[ri] && (s->flags & KS_SCAN_MATCHES_ONLY)) continue;
+    int all = !(s->flags & KS_SCAN_MATCHES_ONLY);     /* NOMATCH events too: every rule */
+    uint32_t nev = all ? t->rules.n : nm;
+    for (uint32_t j = 0; cb && j < nev; j++) {
+        uint32_t ri = all ? j : s->matched[j];
+        if (s->rflags[ri] & RF_PRIVATE) continue;
         s->cur_rule = ri;
         ks_event ev = {s->rule_res[ri] ? KS_EV_RULE_MATCH : KS_EV_RULE_NOMATCH, &r->infos[ri], NULL,
                        NULL};

@@ -98,9 +98,13 @@ struct ks_scanner {
     const char *target;          /* ks_scanner_scan_file()'s path during that scan, else NULL */
 
     rule_guard *guard;           /* per rule (guards_build) */
+    uint32_t *matched;           /* this scan's matched rules, in order */
+    uint8_t *rflags;             /* per rule: RF_GLOBAL | RF_PRIVATE (compact copy) */
     call_memo memo[CALL_MEMO];   /* zero-argument calls of this scan */
     uint64_t scan_gen;           /* incremented per scan */
 };
+
+enum { RF_GLOBAL = 1, RF_PRIVATE = 2 };
 
 /* Evaluate the condition of rule `ri`; returns 1 matched, 0 not, or a negative KS_E* error. */
 int eval_rule(ks_scanner *s, uint32_t ri);
