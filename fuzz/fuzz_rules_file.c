@@ -53,6 +53,7 @@
 #include <zlib.h>
 
 #include "kensa.h"
+#include "rules_harness.h"
 
 static const uint8_t scan_data[] =
     "MZ\x90\x00\x03\x00 This program cannot be run in DOS mode.\r\n"
@@ -247,46 +248,6 @@ static int vs_safe(const uint8_t *b, size_t n, const uint8_t *ref, size_t ref_n)
 
 /* ------------------------------------------------------------------ load and scan */
 
-static int on_event(ks_scanner *s, const ks_event *ev, void *ud)
-{
-    size_t *total = ud;
-    if ((ev->type == KS_EV_RULE_MATCH || ev->type == KS_EV_RULE_NOMATCH) && ev->rule) {
-        for (int si = 0; si < ev->rule->nstrings; si++) {
-            const ks_match *m = NULL;
-            int n = ks_scanner_matches(s, ev->rule->index, si, &m);
-            for (int k = 0; k < n && m; k++)
-                *total += m[k].data_len + (size_t)m[k].offset;
-        }
-    }
-    return 0;
-}
-
-static void ignore_diag(const ks_diag *d, void *ud)
-{
-    (void)d;
-    (void)ud;
-}
-
-static void exercise(const ks_rules *r)
-{
-    ks_scanner *s = NULL;
-    if (ks_scanner_create(r, &s) != KS_OK)
-        return;
-    size_t total = 0;
-    ks_scanner_set_timeout(s, 5);
-    ks_scanner_scan_mem(s, scan_data, sizeof scan_data - 1, on_event, &total);
-    ks_scanner_destroy(s);
-    uint32_t n = ks_rules_count(r);
-    for (uint32_t i = 0; i < n; i++) {
-        ks_rule_info info;
-        if (ks_rules_info(r, i, &info) == KS_OK)
-            for (int si = 0; si < info.nstrings; si++) {
-                int priv = 0;
-                (void)ks_rules_string_id(r, i, si, &priv);
-            }
-    }
-}
-
 /* Load f_in with flags; scan what loads. Returns the load's result; *stored: the stored
  * run-time section was used. */
 static int load(unsigned flags, int *stored)
@@ -298,7 +259,7 @@ static int load(unsigned flags, int *stored)
         ks_rules_stats(r, &st);
         if (stored)
             *stored = st.loaded_prefilter != 0;
-        exercise(r);
+        rh_exercise(r, scan_data, sizeof scan_data - 1, 0);
         ks_rules_destroy(r);
     }
     return rc;
@@ -315,7 +276,7 @@ static void raw_mode(const uint8_t *data, size_t size)
     size_t ref_n = 0;
     ks_rules *r = NULL;
     if (ks_rules_load_opts(f_in.path, KS_LOAD_REBUILD, &r) == KS_OK) {
-        exercise(r);
+        rh_exercise(r, scan_data, sizeof scan_data - 1, 0);
         if (ks_rules_save(r, f_out.path) == KS_OK)
             ref = mfile_read(&f_out, &ref_n);
         ks_rules_destroy(r);
@@ -347,7 +308,7 @@ static void structured_mode(const uint8_t *data, size_t size)
     ks_compiler *c = NULL;
     if (ks_compiler_create(&c) != KS_OK)
         return;
-    ks_compiler_set_diag(c, ignore_diag, NULL);
+    ks_compiler_set_diag(c, rh_ignore_diag, NULL);
     ks_compiler_define_int(c, "ext_int", 42);
     ks_compiler_define_float(c, "ext_float", 1.5);
     ks_compiler_define_bool(c, "ext_bool", 1);

@@ -1,0 +1,59 @@
+/*
+ * rules_harness.h - what the rule harnesses (fuzz_rules.c, fuzz_rules_file.c) do with rules that
+ * compiled or loaded: scan a fixed buffer with them (and an empty one when asked), read every
+ * reported match back, and read every rule's info and string ids. Header-only: each harness is
+ * linked on its own (libFuzzer or fuzz/replay.c).
+ */
+#ifndef KENSA_FUZZ_RULES_HARNESS_H
+#define KENSA_FUZZ_RULES_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kensa.h"
+
+static int rh_on_event(ks_scanner *s, const ks_event *ev, void *ud)
+{
+    size_t *total = ud;
+    if ((ev->type == KS_EV_RULE_MATCH || ev->type == KS_EV_RULE_NOMATCH) && ev->rule) {
+        for (int si = 0; si < ev->rule->nstrings; si++) {
+            const ks_match *m = NULL;
+            int n = ks_scanner_matches(s, ev->rule->index, si, &m);
+            for (int k = 0; k < n && m; k++)
+                *total += m[k].data_len + (size_t)m[k].offset;
+        }
+    }
+    return 0;
+}
+
+static void rh_ignore_diag(const ks_diag *d, void *ud)
+{
+    (void)d;
+    (void)ud;
+}
+
+/* Scan data[0..n) (then an empty buffer if `empty`) with a 5-second timeout, then read every
+ * rule's info and string ids. */
+static void rh_exercise(const ks_rules *r, const uint8_t *data, size_t n, int empty)
+{
+    ks_scanner *s = NULL;
+    if (ks_scanner_create(r, &s) == KS_OK) {
+        size_t total = 0;
+        ks_scanner_set_timeout(s, 5);
+        ks_scanner_scan_mem(s, data, n, rh_on_event, &total);
+        if (empty)
+            ks_scanner_scan_mem(s, (const uint8_t *)"", 0, rh_on_event, &total);
+        ks_scanner_destroy(s);
+    }
+    uint32_t nr = ks_rules_count(r);
+    for (uint32_t i = 0; i < nr; i++) {
+        ks_rule_info info;
+        if (ks_rules_info(r, i, &info) == KS_OK)
+            for (int si = 0; si < info.nstrings; si++) {
+                int priv = 0;
+                (void)ks_rules_string_id(r, i, si, &priv);
+            }
+    }
+}
+
+#endif
