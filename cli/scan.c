@@ -178,11 +178,12 @@ typedef struct scan_ctx {
     cli_tree *tree;     /* --format json: the document being written */
 } scan_ctx;
 
+static const char hx[] = "0123456789ABCDEF";
+
 /* Match data as yara prints it: printable ASCII as is, other bytes as \xHH. Formatted into a
  * local buffer and written at once (the -s output of a large scan is millions of bytes). */
 static void print_text(FILE *out, const uint8_t *d, size_t n)
 {
-    static const char hx[] = "0123456789ABCDEF";
     char buf[1024];
     size_t b = 0;
     for (size_t i = 0; i < n; i++) {
@@ -205,7 +206,6 @@ static void print_text(FILE *out, const uint8_t *d, size_t n)
 /* Hex string data: at most 64 bytes as "HH HH ...", then " ..." if longer. */
 static void print_hex(FILE *out, const uint8_t *d, size_t n)
 {
-    static const char hx[] = "0123456789ABCDEF";
     char buf[64 * 3 + 8];
     size_t k = n < 64 ? n : 64, b = 0;
     for (size_t i = 0; i < k; i++) {

@@ -187,6 +187,17 @@ static uint64_t rd(const uint8_t *d, size_t size, uint64_t off, int n, int be)
     return v;
 }
 
+/* `intN(off)` / `uintNbe(off)` ... of the scanned data: `kind` is N_INTREAD's i (size | 0x10
+ * signed | 0x20 big-endian). Returns 0 when the read is outside the data (undefined). */
+static int int_read(const ks_scanner *s, uint64_t off, int64_t kind, int64_t *out)
+{
+    int sz = (int)(kind & 0x0F), sgn = (kind & 0x10) != 0, be = (kind & 0x20) != 0;
+    uint64_t v = rd(s->data, s->size, off, sz, be);
+    if (v == UINT64_MAX) return 0;
+    *out = sgn ? (int64_t)(v << (64 - 8 * sz)) >> (64 - 8 * sz) : (int64_t)v;
+    return 1;
+}
+
 /* File offset of the entry point of a PE or ELF file, as yara's `entrypoint`; -1 if none. */
 static int64_t find_entrypoint(const uint8_t *d, size_t size)
 {
@@ -621,14 +632,8 @@ static value eval(ev *e, uint32_t ni)
     }
     case N_INTREAD: {
         value a = eval(e, n->a);
-        if (a.t != VI || a.i < 0) break;
-        int sz = (int)(n->i & 0x0F), sgn = (n->i & 0x10) != 0, be = (n->i & 0x20) != 0;
-        uint64_t v = rd(s->data, s->size, (uint64_t)a.i, sz, be);
-        if (v == UINT64_MAX) break;
-        if (sgn) {
-            int64_t sv = (int64_t)(v << (64 - 8 * sz)) >> (64 - 8 * sz);
-            r = vint(sv);
-        } else r = vint((int64_t)v);
+        int64_t v;
+        if (a.t == VI && a.i >= 0 && int_read(s, (uint64_t)a.i, n->i, &v)) r = vint(v);
         break;
     }
     case N_OF: r = eval_of(e, n); break;
@@ -748,10 +753,7 @@ static int guard_ok(const ks_scanner *s, const rule_guard *g)
     if (g->kind == G_FILESIZE) {
         v = (int64_t)s->size;
     } else if (g->kind == G_READ) {
-        int sz = g->rd & 0x0F, sgn = (g->rd & 0x10) != 0, be = (g->rd & 0x20) != 0;
-        uint64_t u = rd(s->data, s->size, g->off, sz, be);
-        if (u == UINT64_MAX) return 0;
-        v = sgn ? (int64_t)(u << (64 - 8 * sz)) >> (64 - 8 * sz) : (int64_t)u;
+        if (!int_read(s, g->off, g->rd, &v)) return 0;
     } else {
         return 1;
     }

@@ -230,6 +230,28 @@ int obj_decl_func(ks_object *parent, const char *name, const char *args, char re
     return 0;
 }
 
+/* Free an array's items or a dict's entries (not the prototype), leaving it empty. */
+static void drop_items(ks_object *o)
+{
+    if (o->type == OBJ_ARRAY) {
+        for (size_t k = 0; k < o->u.arr.len; k++)
+            obj_destroy(o->u.arr.v[k]);
+        free(o->u.arr.v);
+        o->u.arr.v = NULL;
+        o->u.arr.len = o->u.arr.cap = 0;
+    } else if (o->type == OBJ_DICT) {
+        for (size_t k = 0; k < o->u.dict.n; k++) {
+            free(o->u.dict.v[k].key);
+            obj_destroy(o->u.dict.v[k].obj);
+        }
+        free(o->u.dict.v);
+        free(o->u.dict.tab);
+        o->u.dict.v = NULL;
+        o->u.dict.tab = NULL;
+        o->u.dict.n = o->u.dict.cap = o->u.dict.tabcap = 0;
+    }
+}
+
 void obj_destroy(ks_object *o)
 {
     if (!o)
@@ -245,18 +267,11 @@ void obj_destroy(ks_object *o)
         break;
     case OBJ_ARRAY:
         obj_destroy(o->u.arr.proto);
-        for (size_t k = 0; k < o->u.arr.len; k++)
-            obj_destroy(o->u.arr.v[k]);
-        free(o->u.arr.v);
+        drop_items(o);
         break;
     case OBJ_DICT:
         obj_destroy(o->u.dict.proto);
-        for (size_t k = 0; k < o->u.dict.n; k++) {
-            free(o->u.dict.v[k].key);
-            obj_destroy(o->u.dict.v[k].obj);
-        }
-        free(o->u.dict.v);
-        free(o->u.dict.tab);
+        drop_items(o);
         break;
     case OBJ_FUNC:
         for (int k = 0; k < o->u.fn.n; k++)
@@ -290,23 +305,8 @@ void obj_reset(ks_object *o)
             obj_reset(o->u.st.v[k]);
         o->u.st.hint = 0;
         break;
-    case OBJ_ARRAY:
-        for (size_t k = 0; k < o->u.arr.len; k++)
-            obj_destroy(o->u.arr.v[k]);
-        free(o->u.arr.v);
-        o->u.arr.v = NULL;
-        o->u.arr.len = o->u.arr.cap = 0;
-        break;
-    case OBJ_DICT:
-        for (size_t k = 0; k < o->u.dict.n; k++) {
-            free(o->u.dict.v[k].key);
-            obj_destroy(o->u.dict.v[k].obj);
-        }
-        free(o->u.dict.v);
-        free(o->u.dict.tab);
-        o->u.dict.v = NULL;
-        o->u.dict.tab = NULL;
-        o->u.dict.n = o->u.dict.cap = o->u.dict.tabcap = 0;
+    case OBJ_ARRAY: case OBJ_DICT:
+        drop_items(o);
         break;
     default:
         break;
