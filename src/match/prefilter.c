@@ -27,8 +27,17 @@ struct pf_db {
     uint32_t ser_len[2];
 };
 
+/* A literal-database hit whose atom ends after the run that was found (delta > 0), held until
+ * every hit ending before it has been reported. */
+typedef struct pf_pending {
+    uint64_t end;
+    uint32_t id;
+} pf_pending;
+
 struct pf_scratch {
     hs_scratch_t *s;      /* sized for both databases */
+    pf_pending *heap;     /* min-heap on end: the reorder buffer of one pf_scan */
+    uint32_t n, cap;
 };
 
 static size_t byte_pattern(char *out, uint8_t b, uint8_t m)
@@ -45,25 +54,61 @@ static size_t byte_pattern(char *out, uint8_t b, uint8_t m)
     return n;
 }
 
-/* Leading NUL bytes of an atom searched in the literal database (hs_compile_lit_multi sees a
- * pattern starting with NUL as empty). They are left out of the pattern: its hits end where the
- * atom's do, and the verification reads the whole atom from the data anyway. */
-static uint32_t lead_nuls(const pf_atom *a)
+/* How the literal database searches an atom: a run of its bytes, data[start .. start+len),
+ * compared case-insensitively when `caseless`. The atom's hits end `a->len - (start + len)` bytes
+ * after the run's (pf_db.delta). */
+typedef struct lit_form { uint32_t start, len, caseless; } lit_form;
+
+/* A byte hs_compile_lit_multi can search: exact, or a letter with only its case bit masked
+ * (0xDF: the byte and its other case), searched caselessly. */
+static int lit_byte(uint8_t b, uint8_t m, int *fold)
 {
-    uint32_t k = 0;
-    while (k < a->len && a->bytes[k] == 0) k++;
-    return k;
+    if (m == 0xFF) return 1;
+    uint8_t u = b & 0xDF;
+    if (m == 0xDF && u >= 'A' && u <= 'Z') { *fold = 1; return 1; }
+    return 0;
 }
 
-/* hs_compile_lit_multi takes only unmasked atoms; one with leading NULs only if 4 bytes or more
- * remain without them (a shorter rest, like the 01 of 00 00 00 00 01, would hit everywhere) */
+/* The atom's literal form: the whole atom when every byte is a lit_byte, else its longest run of
+ * lit_bytes. Leading NULs of the run are left out (hs_compile_lit_multi sees a pattern starting
+ * with NUL as empty): its hits end where the atom's do, and the verification reads the whole atom
+ * from the data anyway. A run is usable when 4 bytes or more remain, or when it is the whole
+ * atom without leading NULs (short unmasked atoms like "MZ" stay literal). A caseless run
+ * matches a superset of the atom's bytes (exact letters of it fold too): that is sound because
+ * only a regex or hex target (re_verify, which reads the whole pattern) has masked atoms, and a
+ * text variant's atom, verified by its length alone, is always exact.
+ * Returns 1 and fills *f, or 0 when the atom needs the regex database. */
+#define PF_MIN_RUN 4
+static int lit_form_of(const pf_atom *a, lit_form *f)
+{
+    uint32_t best = 0, bs = 0, bfold = 0, i = 0;
+    while (i < a->len) {
+        int fold = 0;
+        if (!lit_byte(a->bytes[i], a->mask[i], &fold)) { i++; continue; }
+        uint32_t j = i;
+        fold = 0;
+        while (j < a->len && lit_byte(a->bytes[j], a->mask[j], &fold)) j++;
+        uint32_t k = i;
+        while (k < j && a->bytes[k] == 0) k++;
+        int whole = i == 0 && j == a->len && k == 0;
+        if ((j - k >= PF_MIN_RUN || whole) && j - k > best) {
+            best = j - k;
+            bs = k;
+            bfold = (uint32_t)fold;
+        }
+        i = j;
+    }
+    if (best == 0) return 0;
+    f->start = bs;
+    f->len = best;
+    f->caseless = bfold || a->nocase;
+    return 1;
+}
+
 int pf_lit_capable(const pf_atom *a)
 {
-    uint32_t z = lead_nuls(a);
-    if (a->len == 0 || (z && a->len - z < 4)) return 0;
-    for (uint32_t k = 0; k < a->len; k++)
-        if (a->mask[k] != 0xFF) return 0;
-    return 1;
+    lit_form f;
+    return a->len > 0 && lit_form_of(a, &f);
 }
 
 static int compile_err(hs_compile_error_t *ce, char *err, size_t errlen)
@@ -71,26 +116,6 @@ static int compile_err(hs_compile_error_t *ce, char *err, size_t errlen)
     snprintf(err, errlen, "prefilter: %s", ce && ce->message ? ce->message : "compile failed");
     if (ce) hs_free_compile_error(ce);
     return KS_EINTERNAL;
-}
-
-/* A masked atom that may be shifted (shift_ok): its longest run of exact bytes, without leading
- * NULs, if 4 bytes or longer. Returns the run length and sets *start; 0 if none. */
-#define PF_MIN_RUN 4
-static uint32_t exact_run(const pf_atom *a, uint32_t *start)
-{
-    uint32_t best = 0, bs = 0, i = 0;
-    while (i < a->len) {
-        if (a->mask[i] != 0xFF) { i++; continue; }
-        uint32_t j = i;
-        while (j < a->len && a->mask[j] == 0xFF) j++;
-        uint32_t k = i;
-        while (k < j && a->bytes[k] == 0) k++;
-        if (j - k > best) { best = j - k; bs = k; }
-        i = j;
-    }
-    if (best < PF_MIN_RUN) return 0;
-    *start = bs;
-    return best;
 }
 
 /* The regex database's compile, run on its own thread when pf_build may use two. */
@@ -132,25 +157,13 @@ int pf_build(const pf_atom *atoms, uint32_t n, int threads, pf_db **out, char *e
     if (!db->delta) { rc = KS_ENOMEM; goto out; }
     for (uint32_t i = 0; i < n; i++) {
         const pf_atom *a = &atoms[i];
-        uint32_t rs = 0, rl = 0;
-        if (!(a->lit && pf_lit_capable(a)) && a->shift_ok && !a->nocase &&
-            (rl = exact_run(a, &rs)) != 0 && a->len - (rs + rl) < 256) {
-            /* the regex database costs per byte scanned far more than the literal one: a
-             * masked atom is searched there only when it has no usable exact run */
-            lpats[nl] = (const char *)a->bytes + rs;
-            llens[nl] = rl;
-            lflags[nl] = 0;
+        lit_form f;
+        if (a->lit && lit_form_of(a, &f)) {
+            lpats[nl] = (const char *)a->bytes + f.start;
+            llens[nl] = f.len;
+            lflags[nl] = f.caseless ? HS_FLAG_CASELESS : 0;
             lids[nl++] = i;
-            db->delta[i] = (uint8_t)(a->len - (rs + rl));
-            if (a->len > db->lit_max_len) db->lit_max_len = a->len;
-            continue;
-        }
-        if (a->lit && pf_lit_capable(a)) {
-            uint32_t skip = lead_nuls(a);
-            lpats[nl] = (const char *)a->bytes + skip;
-            llens[nl] = a->len - skip;
-            lflags[nl] = a->nocase ? HS_FLAG_CASELESS : 0;
-            lids[nl++] = i;
+            db->delta[i] = (uint8_t)(a->len - (f.start + f.len));
             if (a->len > db->lit_max_len) db->lit_max_len = a->len;
             continue;
         }
@@ -225,19 +238,77 @@ void pf_scratch_free(pf_scratch *s)
 {
     if (!s) return;
     if (s->s) hs_free_scratch(s->s);
+    free(s->heap);
     free(s);
 }
 
 typedef struct chunk_ctx {
     pf_hit_fn fn;
     void *ud;
+    pf_scratch *s;
     uint64_t base;      /* offset of the chunk in the input */
-    uint64_t min_end;   /* hits ending at or before this were reported by the previous chunk */
+    uint64_t min_end;   /* runs ending at or before this were reported by the previous chunk */
     uint64_t len;       /* whole input */
     const uint8_t *delta;
     uint32_t natoms;
+    int nomem;          /* the reorder buffer could not grow: the scan stopped */
 } chunk_ctx;
 
+/* Upper bound of the reorder buffer. It holds hits ending at most PF_MAX_ATOM bytes after the
+ * run last found, so it stays far below this unless a crafted database reports absurd counts. */
+#define PF_PENDING_MAX ((uint32_t)1 << 24)
+
+static int pend_push(pf_scratch *s, uint64_t end, uint32_t id)
+{
+    if (s->n == s->cap) {
+        if (s->cap >= PF_PENDING_MAX) return 0;
+        uint32_t nc = s->cap ? s->cap * 2 : 256;
+        pf_pending *h = realloc(s->heap, (size_t)nc * sizeof *h);
+        if (!h) return 0;
+        s->heap = h;
+        s->cap = nc;
+    }
+    uint32_t i = s->n++;
+    while (i > 0 && s->heap[(i - 1) / 2].end > end) {
+        s->heap[i] = s->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->heap[i].end = end;
+    s->heap[i].id = id;
+    return 1;
+}
+
+static pf_pending pend_pop(pf_scratch *s)
+{
+    pf_pending top = s->heap[0], last = s->heap[--s->n];
+    uint32_t i = 0;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= s->n) break;
+        if (c + 1 < s->n && s->heap[c + 1].end < s->heap[c].end) c++;
+        if (s->heap[c].end >= last.end) break;
+        s->heap[i] = s->heap[c];
+        i = c;
+    }
+    if (s->n) s->heap[i] = last;
+    return top;
+}
+
+/* Report the held hits that end before `upto`, in end order. Returns the callback's stop. */
+static int pend_flush(chunk_ctx *c, uint64_t upto)
+{
+    pf_scratch *s = c->s;
+    while (s->n && s->heap[0].end < upto) {
+        pf_pending p = pend_pop(s);
+        if (c->fn(p.id, p.end, c->ud)) return 1;
+    }
+    return 0;
+}
+
+/* Vectorscan reports hits in order of the found pattern's end. A literal-database pattern may be
+ * a run inside its atom (lit_form): the atom then ends delta bytes later, so its hit is held
+ * (pend_push) and reported once no later-found run can end before it. The caller thus sees each
+ * database's hits in order of the atom's end offset, as if the whole atom had been searched. */
 static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned fl,
                     void *ctx)
 {
@@ -245,25 +316,31 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
     (void)fl;
     chunk_ctx *c = ctx;
     if (id >= c->natoms) return 0;    /* only a database from a crafted file reports such ids */
-    uint64_t end = c->base + to + c->delta[id];
-    if (end <= c->min_end || end > c->len) return 0;   /* the atom's masked tail runs past the end */
-    return c->fn(id, end, c->ud) ? 1 : 0;
+    uint64_t run_end = c->base + to, end = run_end + c->delta[id];
+    if (run_end <= c->min_end || end > c->len) return 0;   /* seen already / runs past the end */
+    if (c->s->n && pend_flush(c, run_end)) return 1;
+    if (c->delta[id] == 0) return c->fn(id, end, c->ud) ? 1 : 0;
+    if (!pend_push(c->s, end, id)) { c->nomem = 1; return 1; }
+    return 0;
 }
 
 #define PF_CHUNK ((size_t)1 << 30)
 
+/* Returns 0 (done), 1 (stopped by the callback), -1 (Vectorscan error), -2 (out of memory). */
 static int scan_one(const pf_db *db, const hs_database_t *hdb, uint32_t max_len, pf_scratch *s,
                     const uint8_t *data, size_t len, pf_hit_fn fn, void *ud)
 {
-    chunk_ctx c = {fn, ud, 0, 0, len, db->delta, db->natoms};
+    chunk_ctx c = {fn, ud, s, 0, 0, len, db->delta, db->natoms, 0};
     size_t pos = 0;
+    s->n = 0;
     for (;;) {
         size_t n = len - pos > PF_CHUNK ? PF_CHUNK : len - pos;
         c.base = pos;
         hs_error_t e = hs_scan(hdb, (const char *)data + pos, (unsigned)n, 0, s->s, on_match, &c);
+        if (c.nomem) return -2;
         if (e == HS_SCAN_TERMINATED) return 1;
         if (e != HS_SUCCESS) return -1;
-        if (pos + n >= len) return 0;
+        if (pos + n >= len) return pend_flush(&c, UINT64_MAX);
         c.min_end = pos + n;
         pos = pos + n - max_len;   /* overlap so atoms across the seam are found */
     }
@@ -275,7 +352,7 @@ int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, pf_
     int r = 0;
     if (db->db) r = scan_one(db, db->db, db->max_len, s, data, len, fn, ud);
     if (r == 0 && db->lit) r = scan_one(db, db->lit, db->lit_max_len, s, data, len, fn, ud);
-    return r < 0 ? KS_EINTERNAL : KS_OK;
+    return r == -2 ? KS_ENOMEM : r < 0 ? KS_EINTERNAL : KS_OK;
 }
 
 /* ------------------------------------------------------------------ saving and loading */

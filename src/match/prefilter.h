@@ -31,15 +31,14 @@ typedef struct pf_atom {
     uint32_t len;                /* 1..PF_MAX_ATOM */
     uint32_t nocase;
     uint32_t lit;                /* set by the caller: may go to the literal database (honoured
-                                    only if every mask byte is 0xFF and bytes[0] != 0); not part
-                                    of the atom's identity */
-    uint32_t shift_ok;           /* set by the caller: the atom's hits may be found through an
-                                    exact run inside it, reported out of end order with the other
-                                    atoms' hits (each of its strings has this one atom only); not
-                                    part of the identity */
+                                    only if pf_lit_capable); not part of the atom's identity */
 } pf_atom;
 
-/* 1 if the atom can be searched by the literal database (no masked byte, first byte not NUL) */
+/* 1 if the atom can be searched by the literal database: through the whole atom or a run of
+ * 4 bytes or more in it made of exact bytes and letters whose case bit alone is masked (0xDF),
+ * leading NULs left out. A run or a folded letter finds a superset of the atom's hits: only
+ * atoms whose targets verify the whole atom may be masked (regex and hex strings). Hits are
+ * still reported at the atom's end, in end order (pf_scan). */
 int pf_lit_capable(const pf_atom *a);
 
 typedef struct pf_db pf_db;

@@ -147,6 +147,16 @@ int re_verify(const re_code *c, uint32_t ai, const uint8_t *data, size_t size, s
 int re_fwd_prefix(const re_code *c, uint32_t ai, int form, uint8_t val[8], uint8_t mask[8]);
 
 /*
+ * The bytes a match must have right before atom `ai` of a plain (not wide) pattern: the
+ * straight-line start of its backward program (literal, masked and any bytes, up to `max`), in
+ * data order: a match with the atom at pos has (data[pos-n+i] & mask[i]) == val[i] for i < n.
+ * Returns n (0 when the atom starts the pattern, the pattern is wide, or what precedes the atom
+ * is not straight-line). Any-bytes at the front are left out. The engine prepends them to the
+ * atom to search a longer, rarer pattern that ends where the atom does; results never change.
+ */
+int re_bwd_prefix(const re_code *c, uint32_t ai, uint32_t max, uint8_t *val, uint8_t *mask);
+
+/*
  * A second necessary condition, for hex strings run by the fast executor (no alternatives, not
  * wide): some 4 exact bytes `key` the forward program of atom `ai` must read at
  * data[pos + d + g] for some g in [jmin, jmax], pos being the atom's first byte. The key is the

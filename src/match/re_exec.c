@@ -957,6 +957,55 @@ int re_fwd_prefix(const re_code *c, uint32_t ai, int form, uint8_t val[8], uint8
     return n;
 }
 
+int re_bwd_prefix(const re_code *c, uint32_t ai, uint32_t max, uint8_t *val, uint8_t *mask)
+{
+    if (!c || ai >= c->natoms || max == 0)
+        return 0;
+    if (c->flags & RE_WIDE)
+        return 0;
+    const re_atom *at = &re_atoms(c)[ai];
+    if (at->bwd == RE_NO_CODE || at->wide)
+        return 0;
+    const uint8_t *code = (const uint8_t *)c + c->code_off;
+    uint32_t len = c->code_len, pc = at->bwd, n = 0;
+    bool fold = !c->fast_hex && (c->flags & RE_NOCASE);
+    uint8_t rv[64], rm[64];      /* nearest byte first */
+    if (max > sizeof rv)
+        max = sizeof rv;
+    while (n < max) {
+        uint32_t sz = isize(code, len, pc);
+        if (sz == 0)
+            break;
+        uint8_t op = code[pc], v, m;
+        if (op == OP_LIT) {
+            v = code[pc + 1];
+            m = 0xFF;
+            if (fold && ((v | 0x20) >= 'a' && (v | 0x20) <= 'z')) {
+                v &= 0xDF;
+                m = 0xDF;
+            }
+        } else if (op == OP_MASKED) {
+            v = code[pc + 1];
+            m = code[pc + 2];
+        } else if (op == OP_ANY) {
+            v = 0;
+            m = 0;
+        } else
+            break;
+        rv[n] = v;
+        rm[n] = m;
+        n++;
+        pc += sz;
+    }
+    while (n > 0 && rm[n - 1] == 0)    /* the farthest bytes: no any-bytes at the front */
+        n--;
+    for (uint32_t i = 0; i < n; i++) {
+        val[i] = rv[n - 1 - i];
+        mask[i] = rm[n - 1 - i];
+    }
+    return (int)n;
+}
+
 /* Unanchored existence search: lock-step threads, one per pc, keeping the most recent start
  * (a later start has the same future and more of the RE_SCAN_LIMIT budget left). */
 int re_search(const re_code *c, const uint8_t *s, size_t slen)
