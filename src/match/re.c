@@ -34,7 +34,8 @@ typedef struct cbuf {
     bool fast;                 /* emit OP_REPANY for jumps (fast hex executor) */
 } cbuf;
 
-static uint32_t emit_bytes(cbuf *c, const void *b, uint32_t len)
+/* Grows the buffer (or records the error) and appends; the out-of-line part of emit_bytes. */
+static uint32_t emit_bytes_slow(cbuf *c, const void *b, uint32_t len)
 {
     if (c->err)
         return c->n;
@@ -46,6 +47,8 @@ static uint32_t emit_bytes(cbuf *c, const void *b, uint32_t len)
         uint32_t nc = c->cap ? c->cap : 256;
         while (nc < c->n + len)
             nc *= 2;
+        if (nc > CODE_MAX)
+            nc = CODE_MAX;
         uint8_t *q = realloc(c->p, nc);
         if (!q) {
             c->err = RE_ENOMEM;
@@ -54,6 +57,18 @@ static uint32_t emit_bytes(cbuf *c, const void *b, uint32_t len)
         c->p = q;
         c->cap = nc;
     }
+    memcpy(c->p + c->n, b, len);
+    uint32_t at = c->n;
+    c->n += len;
+    return at;
+}
+
+/* Appends len bytes; returns their offset. After an error nothing is written (c->err says
+ * which). The capacity never exceeds CODE_MAX, so a write that fits needs no limit check. */
+static inline uint32_t emit_bytes(cbuf *c, const void *b, uint32_t len)
+{
+    if (c->err || c->n + len > c->cap)
+        return emit_bytes_slow(c, b, len);
     memcpy(c->p + c->n, b, len);
     uint32_t at = c->n;
     c->n += len;
@@ -106,15 +121,51 @@ static bool can_be_empty(const re_ast *a, int n, int depth)
 
 static void emit_node(cbuf *c, re_ast *a, int n, bool bw, int depth);
 
+#define EMIT_MAX_DEPTH (4 * RE_MAX_DEPTH + 16)
+
+/* Emits a byte node (N_LIT, N_MASKED, N_ANY) at `depth` exactly as emit_node would, when that
+ * is a plain append (no error so far, depth within the limit, room in the buffer). Returns
+ * false, having done nothing, otherwise: the caller then uses emit_node. */
+static inline bool emit_leaf(cbuf *c, re_node *x, bool bw, int depth)
+{
+    if ((x->type != N_LIT && x->type != N_MASKED && x->type != N_ANY) || c->err ||
+        depth > EMIT_MAX_DEPTH || c->n + 3 > c->cap)
+        return false;
+    if (!bw && !x->fref_set) {
+        x->fref = c->n;
+        x->fref_set = 1;
+    }
+    uint8_t *o = c->p + c->n;
+    if (x->type == N_LIT) {
+        o[0] = OP_LIT;
+        o[1] = x->value;
+        c->n += 2;
+    } else if (x->type == N_MASKED) {
+        o[0] = OP_MASKED;
+        o[1] = x->value;
+        o[2] = x->mask;
+        c->n += 3;
+    } else {
+        o[0] = OP_ANY;
+        c->n += 1;
+    }
+    if (bw)
+        x->bref = c->n;
+    return true;
+}
+
 static void emit_children(cbuf *c, re_ast *a, int n, bool bw, int depth)
 {
     re_node *x = &a->nodes[n];
+    /* emission adds no nodes, so node pointers stay valid */
     if (!bw) {
         for (int k = x->first; k >= 0; k = a->nodes[k].next)
-            emit_node(c, a, k, bw, depth + 1);
+            if (!emit_leaf(c, &a->nodes[k], bw, depth + 1))
+                emit_node(c, a, k, bw, depth + 1);
     } else {
         for (int k = x->last; k >= 0; k = a->nodes[k].prev)
-            emit_node(c, a, k, bw, depth + 1);
+            if (!emit_leaf(c, &a->nodes[k], bw, depth + 1))
+                emit_node(c, a, k, bw, depth + 1);
     }
 }
 
@@ -190,7 +241,7 @@ static void emit_node(cbuf *c, re_ast *a, int n, bool bw, int depth)
 {
     if (c->err)
         return;
-    if (depth > 4 * RE_MAX_DEPTH + 16) {
+    if (depth > EMIT_MAX_DEPTH) {
         c->err = RE_ELIMIT;
         return;
     }
@@ -319,42 +370,45 @@ static void tappend(tree *tr, int parent, int child)
     tr->t[parent].last = child;
 }
 
-static int is_alpha_lower(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        c += 32;
-    return c >= 'a' && c <= 'z';
-}
+/* Bytes that YARA's quality heuristic treats as common: 00 20 CC FF. */
+static inline int is_common_byte(uint8_t b) { return b == 0x00 || b == 0x20 || b == 0xCC || b == 0xFF; }
 
-/* YARA's heuristic atom quality (values as observed in yara 4.2.3). */
+/* Quality of one exact byte: 15 for a common byte, 19 for an ASCII letter (either case), else 20. */
+#define BQ(b) ((b) == 0x00 || (b) == 0x20 || (b) == 0xCC || (b) == 0xFF ? 15 \
+               : (unsigned)(((b) | 0x20) - 'a') < 26u ? 19 : 20)
+#define BQ4(b) BQ(b), BQ((b) + 1), BQ((b) + 2), BQ((b) + 3)
+#define BQ16(b) BQ4(b), BQ4((b) + 4), BQ4((b) + 8), BQ4((b) + 12)
+#define BQ64(b) BQ16(b), BQ16((b) + 16), BQ16((b) + 32), BQ16((b) + 48)
+static const uint8_t byte_quality[256] = { BQ64(0), BQ64(64), BQ64(128), BQ64(192) };
+#undef BQ64
+#undef BQ16
+#undef BQ4
+#undef BQ
+
+/* YARA's heuristic atom quality (values as observed in yara 4.2.3): per exact byte its
+ * byte_quality; per nibble mask 4; per any-byte -10; an atom whose exact bytes are all one
+ * common byte loses 10 per byte. x->len <= RE_MAX_ATOM. */
 static int atom_quality(const xatom *x)
 {
-    uint8_t seen[32];
-    memset(seen, 0, sizeof seen);
+    uint8_t uniq[RE_MAX_ATOM];
     int q = 0, unique = 0;
     for (int i = 0; i < x->len; i++) {
-        switch (x->mask[i]) {
-        case 0x00: q -= 10; break;
-        case 0x0F: case 0xF0: q += 4; break;
-        case 0xFF: {
-            int b = x->bytes[i];
-            if (b == 0x00 || b == 0x20 || b == 0xCC || b == 0xFF)
-                q += 15;
-            else if (is_alpha_lower(b))
-                q += 19;
-            else
-                q += 20;
-            if (!(seen[b >> 3] & (1u << (b & 7)))) {
-                seen[b >> 3] |= (uint8_t)(1u << (b & 7));
-                unique++;
-            }
-            break;
-        }
-        default: break;
+        uint8_t m = x->mask[i];
+        if (m == 0xFF) {
+            uint8_t b = x->bytes[i];
+            q += byte_quality[b];
+            int k = 0;
+            while (k < unique && uniq[k] != b)
+                k++;
+            if (k == unique)
+                uniq[unique++] = b;
+        } else if (m == 0x00) {
+            q -= 10;
+        } else if (m == 0x0F || m == 0xF0) {
+            q += 4;
         }
     }
-    if (unique == 1 && ((seen[0] & 1) || (seen[0x20 >> 3] & 1) || (seen[0xCC >> 3] & (1u << 4)) ||
-                        (seen[0xFF >> 3] & 0x80)))
+    if (unique == 1 && is_common_byte(uniq[0]))
         q -= 10 * x->len;
     return 255 - 20 * RE_MAX_ATOM + q;
 }
@@ -362,6 +416,12 @@ static int atom_quality(const xatom *x)
 /* Trim leading/trailing any-bytes; returns how many leading bytes were removed. */
 static int atom_trim(xatom *x)
 {
+    /* the common case: all bytes exact, nothing to trim */
+    int exact = 0;
+    while (exact < x->len && x->mask[exact] == 0xFF)
+        exact++;
+    if (exact == x->len && exact > 0)
+        return 0;
     int left = 0;
     while (left < x->len && x->mask[left] == 0)
         left++;
@@ -401,12 +461,16 @@ typedef struct sitem { int re; int app; } sitem;   /* app: appending node or -1 
 
 static int extract_atoms(re_ast *a, tree *tr, int root_or)
 {
-    int cap = 1024, sp = 0;
-    sitem *st = malloc(sizeof(sitem) * (size_t)cap);
-    if (!st)
-        return RE_ENOMEM;
-#define PUSH(R, A) do { if (sp == cap) { int nc_ = cap * 2; sitem *q_ = realloc(st, sizeof(sitem) * (size_t)nc_); \
-        if (!q_) { free(st); return RE_ENOMEM; } st = q_; cap = nc_; } st[sp].re = (R); st[sp].app = (A); sp++; } while (0)
+    /* work stack: `local` until it is outgrown, then `heap` (st is the one in use) */
+    sitem local[256];
+    sitem *heap = NULL, *st = local;
+    int cap = (int)(sizeof local / sizeof local[0]), sp = 0;
+#define FREE_ST() free(heap)
+#define PUSH(R, A) do { if (sp == cap) { int nc_ = cap * 2; \
+        sitem *q_ = realloc(heap, sizeof(sitem) * (size_t)nc_); \
+        if (!q_) { FREE_ST(); return RE_ENOMEM; } \
+        if (!heap) memcpy(q_, local, sizeof local); \
+        heap = st = q_; cap = nc_; } st[sp].re = (R); st[sp].app = (A); sp++; } while (0)
     PUSH(-1, root_or);
     PUSH(a->root, root_or);
     int recent[RE_MAX_ATOM], best_nodes[RE_MAX_ATOM];
@@ -415,7 +479,7 @@ static int extract_atoms(re_ast *a, tree *tr, int root_or)
     int best_quality = -1, n = 0, cur = -1;
     int guard = 0;
     while (sp > 0) {
-        if (++guard > 50000000) { free(st); return RE_ELIMIT; }
+        if (++guard > 50000000) { FREE_ST(); return RE_ELIMIT; }
         sitem si = st[--sp];
         if (si.app >= 0) {
             if (n > 0) {
@@ -424,7 +488,7 @@ static int extract_atoms(re_ast *a, tree *tr, int root_or)
                 int shift = atom_trim(&x);
                 int q = atom_quality(&x);
                 int leaf = tnew(tr, T_LEAF);
-                if (leaf < 0) { free(st); return RE_ENOMEM; }
+                if (leaf < 0) { FREE_ST(); return RE_ENOMEM; }
                 if (q > best_quality) {
                     tr->t[leaf].atom = x;
                     for (int i = 0; i + shift < RE_MAX_ATOM; i++)
@@ -474,7 +538,7 @@ static int extract_atoms(re_ast *a, tree *tr, int root_or)
             break;
         case N_ALT: {
             int and_ = tnew(tr, T_AND), lo = tnew(tr, T_OR), ro = tnew(tr, T_OR);
-            if (and_ < 0 || lo < 0 || ro < 0) { free(st); return RE_ENOMEM; }
+            if (and_ < 0 || lo < 0 || ro < 0) { FREE_ST(); return RE_ENOMEM; }
             tappend(tr, and_, lo);
             tappend(tr, and_, ro);
             tappend(tr, cur, and_);
@@ -503,8 +567,9 @@ static int extract_atoms(re_ast *a, tree *tr, int root_or)
             break;
         }
     }
+    FREE_ST();
 #undef PUSH
-    free(st);
+#undef FREE_ST
     return tr->err;
 }
 
@@ -971,14 +1036,17 @@ int re_atom_quality(const uint8_t *bytes, const uint8_t *mask, int len)
 
 int re_literal_slow(const uint8_t *s, size_t n)
 {
-    static const uint8_t ff[RE_MAX_ATOM] = {0xFF, 0xFF, 0xFF, 0xFF};
-    int best = -1;
     if (n == 0) return 0;
     int w = n < RE_MAX_ATOM ? (int)n : RE_MAX_ATOM;
+    xatom x;
+    memset(&x, 0, sizeof x);
+    x.len = w;
+    memset(x.mask, 0xFF, (size_t)w);
+    /* slow iff every window is below RE_QUALITY_WARN: stop at the first one that is not */
     for (size_t i = 0; i + (size_t)w <= n; i++) {
-        int q = re_atom_quality(s + i, ff, w);
-        if (q > best) best = q;
-        if (best >= 255) break;
+        memcpy(x.bytes, s + i, (size_t)w);
+        if (atom_quality(&x) >= RE_QUALITY_WARN)
+            return 0;
     }
-    return best < RE_QUALITY_WARN;
+    return 1;
 }

@@ -50,6 +50,22 @@ int re_node_new(re_ast *a, int type)
     return a->n++;
 }
 
+/* Makes room for `extra` more nodes (never beyond RE_MAX_NODES) so that parsing does not grow
+ * the array step by step. Only a hint: on failure the array grows on demand as before. */
+static void reserve_nodes(re_ast *a, size_t extra)
+{
+    size_t want = (size_t)a->n + extra;
+    if (want > RE_MAX_NODES)
+        want = RE_MAX_NODES;
+    if (want <= (size_t)a->cap)
+        return;
+    re_node *p = realloc(a->nodes, want * sizeof *p);
+    if (!p)
+        return;
+    a->nodes = p;
+    a->cap = (int32_t)want;
+}
+
 void re_node_append(re_ast *a, int parent, int child)
 {
     re_node *p = &a->nodes[parent];
@@ -96,12 +112,17 @@ static int rfail(rp *p, int rc, const char *msg)
     return -1;
 }
 
-static int hexval(int c)
+/* Hex digit values plus one (0: not a hex digit). */
+static const uint8_t hexdig1[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
+    ['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/* Value of hex digit c (any int), or -1. */
+static inline int hexval(int c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
+    return c >= 0 && c < 256 ? hexdig1[c] - 1 : -1;
 }
 
 static int mknode(rp *p, int type)
@@ -494,6 +515,29 @@ static void hskip(rp *p)
 
 static int hfail(rp *p, const char *msg) { return rfail(p, RE_ESYNTAX, msg); }
 
+/* Node for the hex byte token c c2 (each a hex digit or '?'): ANY, MASKED or LIT. */
+static int hex_byte(rp *p, int c, int c2)
+{
+    int n;
+    if (c == '?' && c2 == '?') {
+        n = mknode(p, N_ANY);
+    } else if (c == '?' || c2 == '?') {
+        n = mknode(p, N_MASKED);
+        if (n >= 0) {
+            re_node *x = &p->a->nodes[n];
+            if (c == '?') { x->mask = 0x0F; x->value = (uint8_t)hexval(c2); }
+            else { x->mask = 0xF0; x->value = (uint8_t)(hexval(c) << 4); }
+        }
+    } else {
+        n = mknode(p, N_LIT);
+        if (n >= 0)
+            p->a->nodes[n].value = (uint8_t)(hexval(c) * 16 + hexval(c2));
+    }
+    return n;
+}
+
+static inline int is_hex_nibble(int c) { return c == '?' || hexval(c) >= 0; }
+
 static int hex_tokens(rp *p, int depth, int in_alt);
 
 /* A byte or an alternative group. Returns node, or -2 if the next thing is not a token. */
@@ -542,22 +586,7 @@ static int hex_token(rp *p, int depth, int in_alt)
                           c2 == ')' || c2 == '|' || c2 == '[' || c2 == '(')
                          ? "uneven number of digits in hex string" : "syntax error");
         p->i += 2;
-        int n;
-        if (c == '?' && c2 == '?') {
-            n = mknode(p, N_ANY);
-        } else if (c == '?' || c2 == '?') {
-            n = mknode(p, N_MASKED);
-            if (n >= 0) {
-                re_node *x = &p->a->nodes[n];
-                if (c == '?') { x->mask = 0x0F; x->value = (uint8_t)hexval(c2); }
-                else { x->mask = 0xF0; x->value = (uint8_t)(hexval(c) << 4); }
-            }
-        } else {
-            n = mknode(p, N_LIT);
-            if (n >= 0)
-                p->a->nodes[n].value = (uint8_t)(hexval(c) * 16 + hexval(c2));
-        }
-        return n;
+        return hex_byte(p, c, c2);
     }
     (void)in_alt;
     return -2;
@@ -637,6 +666,18 @@ static int hex_tokens(rp *p, int depth, int in_alt)
     re_node_append(p->a, cat, t);
     int last_is_jump = 0;
     for (;;) {
+        /* fast path for the common case, a byte token: what hex_jump + hex_token would do */
+        hskip(p);
+        if (p->i + 1 < p->len && is_hex_nibble(p->s[p->i]) && is_hex_nibble(p->s[p->i + 1])) {
+            int c = p->s[p->i], c2 = p->s[p->i + 1];
+            p->i += 2;
+            t = hex_byte(p, c, c2);
+            if (t < 0)
+                return -1;
+            re_node_append(p->a, cat, t);
+            last_is_jump = 0;
+            continue;
+        }
         int j = hex_jump(p, in_alt);
         if (j == -1)
             return -1;
@@ -685,6 +726,7 @@ int re_parse_hex(const char *src, size_t len, re_ast *a, re_error *err)
     rp p = { (const unsigned char *)src, len, 0, a, err, RE_OK };
     err->msg[0] = 0;
     a->fast = true;
+    reserve_nodes(a, len / 2 + 8);     /* about one node per byte token */
     int root = hex_tokens(&p, 0, 0);
     if (root >= 0) {
         hskip(&p);

@@ -79,26 +79,34 @@ typedef VEC(pending) pending_vec;
 /* ------------------------------------------------------------------ variants of text strings */
 
 /* Score of a literal atom window: rare bytes count more; NUL, FF, space, NOP, INT3 and
- * repeated bytes count little (they hit everywhere in real files). */
-static uint32_t window_score(const uint8_t *b, uint32_t n)
-{
-    uint32_t sc = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t c = b[i];
-        int dup = 0;
-        for (uint32_t j = 0; j < i; j++) if (b[j] == c) { dup = 1; break; }
-        if (c == 0x00 || c == 0xFF || c == 0x20 || c == 0x90 || c == 0xCC) sc += 1;
-        else if (dup) sc += 2;
-        else sc += 4;
-    }
-    return sc;
-}
+ * repeated bytes count little (they hit everywhere in real files). Per byte: 1 for one of those
+ * five values, else 2 if the byte occurred earlier in the window, else 4. */
+static const uint8_t common_lit[256] = {[0x00] = 1, [0x20] = 1, [0x90] = 1, [0xCC] = 1, [0xFF] = 1};
 
+static inline int common_lit_byte(uint8_t c) { return common_lit[c]; }
+
+/* Offset of the first window of w bytes (1 <= w <= len) with the highest score. The score is
+ * kept while sliding: #common + 2 * #other + 2 * #distinct other values (an other value scores
+ * 4 once and 2 for each repeat), so each step costs O(1). */
 static uint32_t best_window(const uint8_t *b, uint32_t len, uint32_t w)
 {
-    uint32_t best = 0, bs = 0;
-    for (uint32_t i = 0; i + w <= len; i++) {
-        uint32_t sc = window_score(b + i, w);
+    if (w >= len) return 0;
+    uint8_t cnt[256];
+    memset(cnt, 0, sizeof cnt);
+    uint32_t common = 0, other = 0, distinct = 0;
+    for (uint32_t i = 0; i < w; i++) {
+        if (common_lit_byte(b[i])) { common++; continue; }
+        other++;
+        if (cnt[b[i]]++ == 0) distinct++;
+    }
+    uint32_t best = 0, bs = common + 2 * other + 2 * distinct;
+    for (uint32_t i = 1; i + w <= len; i++) {
+        uint8_t out = b[i - 1], in = b[i + w - 1];
+        if (common_lit_byte(out)) common--;
+        else { other--; if (--cnt[out] == 0) distinct--; }
+        if (common_lit_byte(in)) common++;
+        else { other++; if (cnt[in]++ == 0) distinct++; }
+        uint32_t sc = common + 2 * other + 2 * distinct;
         if (sc > bs) { bs = sc; best = i; }
     }
     return best;
@@ -247,6 +255,37 @@ static int prefix_of(const uint8_t *a, uint32_t an, const uint8_t *b, int nocase
     return 1;
 }
 
+/* Rivals of variant a (see build_rivals), appended to rt->rivals in increasing index order.
+ * The candidates are cand[0..ncand) in increasing order or, when cand is NULL, the indexes
+ * i .. i + ncand - 1: all variants of a's string, or (when none of them is nocase) only those
+ * starting with a's first byte, as the others cannot be prefix-related. */
+static int variant_rivals(strings_rt *rt, uint32_t a, const uint32_t *cand, uint32_t ncand,
+                          uint32_t i)
+{
+    str_variant *va = &rt->vars.v[a];
+    va->rfirst = rt->rivals.n;
+    const uint8_t *ba = rt->bytes.v + va->off;
+    uint32_t ka = va->len < 32 ? va->len : 32;
+    for (uint32_t c = 0; c < ncand; c++) {
+        uint32_t b = cand ? cand[c] : i + c;
+        if (b == a) continue;
+        const str_variant *vb = &rt->vars.v[b];
+        uint32_t kb = vb->len < 32 ? vb->len : 32;
+        if (!(kb < ka || (kb == ka && b < a))) continue;
+        const uint8_t *bb = rt->bytes.v + vb->off;
+        uint32_t m = va->len < vb->len ? va->len : vb->len;
+        int nc = va->nocase | vb->nocase;
+        /* variants are never empty: most pairs differ in their first byte */
+        if (nc ? tolower(ba[0]) != tolower(bb[0]) : ba[0] != bb[0]) continue;
+        if (!prefix_of(ba, m, bb, nc)) continue;
+        if (vec_push(rt->rivals, b) != KS_OK) return KS_ENOMEM;
+        va->nrival++;
+    }
+    return KS_OK;
+}
+
+#define RIVAL_BUCKET_MIN 16      /* strings with this many variants bucket them by first byte */
+
 /* Hits of one string's variants are verified in atom-end order. Before atoms were windows,
  * that order put, among variants matching at the same offset, the one with the smaller
  * (min(len,32), index) first, and the first recorded match of an offset is kept. Recreate that
@@ -255,29 +294,40 @@ static int prefix_of(const uint8_t *a, uint32_t an, const uint8_t *b, int nocase
 static int build_rivals(strings_rt *rt)
 {
     uint32_t n = rt->vars.n;
-    for (uint32_t i = 0; i < n;) {
-        uint32_t j = i;
-        while (j < n && rt->vars.v[j].str == rt->vars.v[i].str) j++;
-        for (uint32_t a = i; a < j; a++) {
-            str_variant *va = &rt->vars.v[a];
-            va->rfirst = rt->rivals.n;
-            const uint8_t *ba = rt->bytes.v + va->off;
-            uint32_t ka = va->len < 32 ? va->len : 32;
-            for (uint32_t b = i; b < j; b++) {
-                if (b == a) continue;
-                const str_variant *vb = &rt->vars.v[b];
-                uint32_t kb = vb->len < 32 ? vb->len : 32;
-                if (!(kb < ka || (kb == ka && b < a))) continue;
-                const uint8_t *bb = rt->bytes.v + vb->off;
-                uint32_t m = va->len < vb->len ? va->len : vb->len;
-                if (!prefix_of(ba, m, bb, va->nocase | vb->nocase)) continue;
-                if (vec_push(rt->rivals, b) != KS_OK) return KS_ENOMEM;
-                va->nrival++;
-            }
+    uint32_t *order = NULL, ocap = 0;      /* [i, j) sorted by first byte, stable */
+    int rc = KS_OK;
+    for (uint32_t i = 0; i < n && rc == KS_OK;) {
+        uint32_t j = i, any_nocase = 0;
+        while (j < n && rt->vars.v[j].str == rt->vars.v[i].str) any_nocase |= rt->vars.v[j++].nocase;
+        if (j - i < RIVAL_BUCKET_MIN || any_nocase) {
+            for (uint32_t a = i; a < j && rc == KS_OK; a++)
+                rc = variant_rivals(rt, a, NULL, j - i, i);
+            i = j;
+            continue;
+        }
+        /* xor strings have hundreds of variants: compare each only with those sharing its
+         * first byte (counting sort by that byte) */
+        if (j - i > ocap) {
+            free(order);
+            ocap = j - i;
+            order = malloc((size_t)ocap * sizeof *order);
+            if (!order) return KS_ENOMEM;
+        }
+        uint32_t start[257];
+        memset(start, 0, sizeof start);
+        for (uint32_t a = i; a < j; a++) start[rt->bytes.v[rt->vars.v[a].off] + 1]++;
+        for (int b = 0; b < 256; b++) start[b + 1] += start[b];
+        uint32_t fill[256];
+        memcpy(fill, start, sizeof fill);
+        for (uint32_t a = i; a < j; a++) order[fill[rt->bytes.v[rt->vars.v[a].off]]++] = a;
+        for (uint32_t a = i; a < j && rc == KS_OK; a++) {
+            uint8_t f = rt->bytes.v[rt->vars.v[a].off];
+            rc = variant_rivals(rt, a, order + start[f], start[f + 1] - start[f], i);
         }
         i = j;
     }
-    return KS_OK;
+    free(order);
+    return rc;
 }
 
 /* Prefix filters of a regex/hex target: the straight-line bytes its forward program must read

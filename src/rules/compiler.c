@@ -39,15 +39,34 @@ uint32_t pool_add(ks_tables *t, const void *p, size_t n)
     return off;
 }
 
-uint32_t pool_add_blob(ks_tables *t, const void *p, size_t n)
+/* Pads the pool to a multiple of 8 and makes room for n more bytes; returns the offset they
+ * go to (the pool's length), or KS_NONE. */
+static uint32_t pool_blob_room(ks_tables *t, size_t n)
 {
     while (t->pool.n % 8) {
         if (vec_push(t->pool, 0) != KS_OK) return KS_NONE;
     }
     if (n > UINT32_MAX / 2 || (uint64_t)t->pool.n + n > UINT32_MAX / 2) return KS_NONE;
     if (vec_reserve(t->pool, (uint32_t)n) != KS_OK) return KS_NONE;
-    uint32_t off = t->pool.n;
+    return t->pool.n;
+}
+
+uint32_t pool_add_blob(ks_tables *t, const void *p, size_t n)
+{
+    uint32_t off = pool_blob_room(t, n);
+    if (off == KS_NONE) return KS_NONE;
     memcpy(t->pool.v + off, p, n);
+    t->pool.n += (uint32_t)n;
+    return off;
+}
+
+/* Like pool_add_blob for bytes already in the pool, [from, from + n) (which may move when the
+ * pool grows, so they are addressed by offset). */
+static uint32_t pool_copy_blob(ks_tables *t, uint32_t from, size_t n)
+{
+    uint32_t off = pool_blob_room(t, n);
+    if (off == KS_NONE) return KS_NONE;
+    memcpy(t->pool.v + off, t->pool.v + from, n);
     t->pool.n += (uint32_t)n;
     return off;
 }
@@ -248,6 +267,7 @@ void ks_compiler_destroy(ks_compiler *c)
     vec_free(c->wild_pool);
     vec_free(c->wild_ns);
     free(c->rsyms);
+    free(c->pats);
     lex_token_free(&c->tok);
     free(c->dir);
     free(c);
@@ -316,6 +336,104 @@ static int add_re_piece(ks_compiler *c, const re_code *code, int32_t gmin, int32
     return KS_OK;
 }
 
+/* ------------------------------------------------------------------ compiled patterns memo */
+
+/* Compiling a pattern is a pure function of (kind, RE_* flags, source), and rule sets repeat
+ * patterns a lot (signature-base: two thirds of its hex string text). So each compiled pattern
+ * is remembered by that key; a string with the same key gets copies of the earlier pieces
+ * (its own pool blobs and res entries, exactly what compiling would have added). Only
+ * successful compilations are remembered: a failing pattern fails again with its message. */
+
+/* Hash of a memo key. Patterns are long (hex strings: 130 bytes on average in signature-base),
+ * so the source is mixed 8 bytes at a time. */
+static uint64_t pat_key_hash(int kind, uint32_t fl, const char *src, size_t len)
+{
+    const uint64_t mul = 0xFF51AFD7ED558CCDULL;
+    uint64_t h = ((uint64_t)len ^ ((uint64_t)fl << 40) ^ ((uint64_t)kind << 56)) * 0x9E3779B97F4A7C15ULL;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, src + i, 8);
+        h = (h ^ w) * mul;
+        h ^= h >> 29;
+    }
+    uint64_t w = 0;
+    for (size_t k = 0; i + k < len; k++) w |= (uint64_t)(unsigned char)src[i + k] << (8 * k);
+    h = (h ^ w) * mul;
+    h ^= h >> 32;
+    return h;
+}
+
+/* Probes per lookup or insertion: the memo is only a shortcut, so a crowded chain (crafted
+ * colliding patterns, say) just means compiling again, never a long search. */
+#define PAT_MAX_PROBE 32
+
+/* The remembered pieces of (kind, fl, src), or NULL. */
+static const pat_memo *pat_find(const ks_compiler *c, uint64_t h, int kind, uint32_t fl,
+                                const char *src, size_t len)
+{
+    if (!c->pat_cap) return NULL;
+    uint32_t i = (uint32_t)h & (c->pat_cap - 1);
+    for (int probe = 0; probe < PAT_MAX_PROBE; probe++, i = (i + 1) & (c->pat_cap - 1)) {
+        const pat_memo *m = &c->pats[i];
+        if (!m->used) return NULL;
+        if (m->h == h && m->kind == kind && m->flags == fl && m->len == len &&
+            memcmp(c->t.pool.v + m->src, src, len) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+/* Remembers pieces [re_first, re_first + re_count) for the key whose source is the pool string
+ * at src_off. Best effort: out of memory only means no reuse. */
+static void pat_remember(ks_compiler *c, uint64_t h, int kind, uint32_t fl, uint32_t src_off,
+                         size_t len, uint32_t re_first, uint32_t re_count)
+{
+    if (len > UINT32_MAX) return;
+    if ((c->pat_n + 1) * 2 > c->pat_cap) {
+        uint32_t ncap = c->pat_cap ? c->pat_cap * 2 : 1024;
+        if (ncap > (1u << 28)) return;
+        pat_memo *n = calloc(ncap, sizeof *n);
+        if (!n) return;
+        uint32_t kept = 0;
+        for (uint32_t i = 0; i < c->pat_cap; i++) {
+            if (!c->pats[i].used) continue;
+            uint32_t j = (uint32_t)c->pats[i].h & (ncap - 1);
+            int probe = 0;
+            while (n[j].used && ++probe < PAT_MAX_PROBE) j = (j + 1) & (ncap - 1);
+            if (n[j].used) continue;                    /* dropped: it will be compiled again */
+            n[j] = c->pats[i];
+            kept++;
+        }
+        free(c->pats);
+        c->pats = n;
+        c->pat_cap = ncap;
+        c->pat_n = kept;
+    }
+    uint32_t i = (uint32_t)h & (c->pat_cap - 1);
+    for (int probe = 0; c->pats[i].used; probe++, i = (i + 1) & (c->pat_cap - 1))
+        if (probe + 1 >= PAT_MAX_PROBE) return;       /* pat_find would not get this far */
+    c->pats[i] = (pat_memo){h, src_off, (uint32_t)len, fl, re_first, re_count, (uint8_t)kind, 1};
+    c->pat_n++;
+}
+
+/* Appends copies of the remembered pieces m to the tables. Returns KS_OK or KS_ENOMEM. */
+static int pat_copy(ks_compiler *c, const pat_memo *m)
+{
+    for (uint32_t i = 0; i < m->re_count; i++) {
+        ks_re r = c->t.res.v[m->re_first + i];      /* by value: res may move */
+        r.off = pool_copy_blob(&c->t, r.off, r.size);
+        if (r.off == KS_NONE || vec_push(c->t.res, r) != KS_OK) return KS_ENOMEM;
+    }
+    return KS_OK;
+}
+
+static void warn_dot_star(ks_compiler *c, const ks_str *s, int line)
+{
+    cc_warning(c, line, "%s contains .*, .+ or .{x,} consider using .{,N}, .{1,N} or {x,N} "
+               "with a reasonable value for N", pool_str(&c->t, s->id));
+}
+
 /* Compile the regex/hex of string `s` into pieces. Reports errors; returns 0 on success. */
 static int compile_pattern(ks_compiler *c, ks_str *s, const char *src, size_t len, int line)
 {
@@ -327,6 +445,15 @@ static int compile_pattern(ks_compiler *c, ks_str *s, const char *src, size_t le
     if (s->mods & M_WIDE) fl |= RE_WIDE;
     if ((s->mods & M_ASCII) || !(s->mods & M_WIDE)) fl |= RE_ASCII;
     s->re_first = c->t.res.n;
+    uint64_t h = pat_key_hash((int)s->kind, fl, src, len);
+    const pat_memo *m = pat_find(c, h, (int)s->kind, fl, src, len);
+    if (m) {
+        if (pat_copy(c, m) != KS_OK) { cc_error(c, line, "out of memory"); return -1; }
+        if (s->kind == S_REGEX && m->re_count > 0 && rules_re(&c->t, s->re_first)->has_dot_star)
+            warn_dot_star(c, s, line);
+        s->re_count = m->re_count;
+        return 0;
+    }
     re_code **pieces = NULL;
     int32_t *gmin = NULL, *gmax = NULL;
     int np = 0;
@@ -340,8 +467,7 @@ static int compile_pattern(ks_compiler *c, ks_str *s, const char *src, size_t le
         return -1;
     }
     if (s->kind == S_REGEX && np > 0 && pieces[0]->has_dot_star)
-        cc_warning(c, line, "%s contains .*, .+ or .{x,} consider using .{,N}, .{1,N} or {x,N} "
-                   "with a reasonable value for N", pool_str(&c->t, s->id));
+        warn_dot_star(c, s, line);
     int ok = 1;
     for (int i = 0; i < np; i++) {
         if (ok && add_re_piece(c, pieces[i], gmin[i], gmax[i]) != KS_OK) ok = 0;
@@ -352,6 +478,8 @@ static int compile_pattern(ks_compiler *c, ks_str *s, const char *src, size_t le
     free(gmax);
     if (!ok) { cc_error(c, line, "out of memory"); return -1; }
     s->re_count = (uint32_t)np;
+    if (s->lit != KS_NONE && s->lit_len == len)
+        pat_remember(c, h, (int)s->kind, fl, s->lit, len, s->re_first, s->re_count);
     return 0;
 }
 

@@ -28,6 +28,16 @@ typedef struct rule_sym {
     uint8_t used;
 } rule_sym;
 
+/* A successfully compiled regex/hex pattern, by key (kind, RE_* flags, source text). */
+typedef struct pat_memo {
+    uint64_t h;
+    uint32_t src, len;             /* source: pool offset (an earlier string's literal), length */
+    uint32_t flags;                /* RE_* flags it was compiled with */
+    uint32_t re_first, re_count;   /* its pieces in t.res */
+    uint8_t kind;                  /* S_HEX / S_REGEX */
+    uint8_t used;
+} pat_memo;
+
 struct ks_compiler {
     ks_tables t;
     ks_diag_fn diag;
@@ -46,6 +56,9 @@ struct ks_compiler {
 
     /* module declarations, parallel to t.imports */
     VEC(struct ks_object *) decls;
+    /* compiled patterns by key (compiler.c, compile_pattern): open addressing */
+    pat_memo *pats;
+    uint32_t pat_cap, pat_n;
 
     /* per-source state */
     const char *file;              /* current file name for diagnostics (may be NULL) */

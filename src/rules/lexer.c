@@ -14,29 +14,69 @@
 #define MAX_IDENT 128
 #define MAX_LITERAL (1 << 20)
 
-/* Reserved words with their lengths (compared first, so most identifiers cost no memcmp). */
+/* Reserved words with their lengths, sorted by their bytes (keyword_find relies on the order).
+ * TK_INTFN (int8 .. uint32be) values: size in bytes | 0x10 signed | 0x20 big-endian. */
 #define KW(w, k, v) {w, sizeof(w) - 1, k, v}
 static const struct { const char *w; size_t n; int k; int64_t v; } keywords[] = {
     KW("all", TK_ALL, 0), KW("and", TK_AND, 0), KW("any", TK_ANY, 0), KW("ascii", TK_ASCII, 0),
     KW("at", TK_AT, 0), KW("base64", TK_BASE64, 0), KW("base64wide", TK_BASE64WIDE, 0),
-    KW("condition", TK_CONDITION, 0), KW("contains", TK_CONTAINS, 0), KW("defined", TK_DEFINED, 0),
-    KW("endswith", TK_ENDSWITH, 0), KW("entrypoint", TK_ENTRYPOINT, 0), KW("false", TK_FALSE, 0),
+    KW("condition", TK_CONDITION, 0), KW("contains", TK_CONTAINS, 0),
+    KW("defined", TK_DEFINED, 0), KW("endswith", TK_ENDSWITH, 0),
+    KW("entrypoint", TK_ENTRYPOINT, 0), KW("false", TK_FALSE, 0),
     KW("filesize", TK_FILESIZE, 0), KW("for", TK_FOR, 0), KW("fullword", TK_FULLWORD, 0),
-    KW("global", TK_GLOBAL, 0), KW("icontains", TK_ICONTAINS, 0), KW("iendswith", TK_IENDSWITH, 0),
-    KW("iequals", TK_IEQUALS, 0), KW("import", TK_IMPORT, 0), KW("in", TK_IN, 0),
-    KW("include", TK_INCLUDE, 0), KW("istartswith", TK_ISTARTSWITH, 0), KW("matches", TK_MATCHES, 0),
-    KW("meta", TK_META, 0), KW("nocase", TK_NOCASE, 0), KW("none", TK_NONE, 0), KW("not", TK_NOT, 0),
-    KW("of", TK_OF, 0), KW("or", TK_OR, 0), KW("private", TK_PRIVATE, 0), KW("rule", TK_RULE, 0),
-    KW("startswith", TK_STARTSWITH, 0), KW("strings", TK_STRINGS, 0), KW("them", TK_THEM, 0),
-    KW("true", TK_TRUE, 0), KW("wide", TK_WIDE, 0), KW("xor", TK_XOR, 0),
-    /* integer readers: value = size in bytes | 0x10 signed | 0x20 big-endian */
-    KW("int8", TK_INTFN, 1 | 0x10), KW("int16", TK_INTFN, 2 | 0x10), KW("int32", TK_INTFN, 4 | 0x10),
-    KW("uint8", TK_INTFN, 1), KW("uint16", TK_INTFN, 2), KW("uint32", TK_INTFN, 4),
-    KW("int8be", TK_INTFN, 1 | 0x30), KW("int16be", TK_INTFN, 2 | 0x30),
-    KW("int32be", TK_INTFN, 4 | 0x30), KW("uint8be", TK_INTFN, 1 | 0x20),
-    KW("uint16be", TK_INTFN, 2 | 0x20), KW("uint32be", TK_INTFN, 4 | 0x20),
+    KW("global", TK_GLOBAL, 0), KW("icontains", TK_ICONTAINS, 0),
+    KW("iendswith", TK_IENDSWITH, 0), KW("iequals", TK_IEQUALS, 0), KW("import", TK_IMPORT, 0),
+    KW("in", TK_IN, 0), KW("include", TK_INCLUDE, 0), KW("int16", TK_INTFN, 2 | 0x10),
+    KW("int16be", TK_INTFN, 2 | 0x30), KW("int32", TK_INTFN, 4 | 0x10),
+    KW("int32be", TK_INTFN, 4 | 0x30), KW("int8", TK_INTFN, 1 | 0x10),
+    KW("int8be", TK_INTFN, 1 | 0x30), KW("istartswith", TK_ISTARTSWITH, 0),
+    KW("matches", TK_MATCHES, 0), KW("meta", TK_META, 0), KW("nocase", TK_NOCASE, 0),
+    KW("none", TK_NONE, 0), KW("not", TK_NOT, 0), KW("of", TK_OF, 0), KW("or", TK_OR, 0),
+    KW("private", TK_PRIVATE, 0), KW("rule", TK_RULE, 0), KW("startswith", TK_STARTSWITH, 0),
+    KW("strings", TK_STRINGS, 0), KW("them", TK_THEM, 0), KW("true", TK_TRUE, 0),
+    KW("uint16", TK_INTFN, 2), KW("uint16be", TK_INTFN, 2 | 0x20), KW("uint32", TK_INTFN, 4),
+    KW("uint32be", TK_INTFN, 4 | 0x20), KW("uint8", TK_INTFN, 1),
+    KW("uint8be", TK_INTFN, 1 | 0x20), KW("wide", TK_WIDE, 0), KW("xor", TK_XOR, 0),
 };
 #undef KW
+#define NKEYWORDS (sizeof keywords / sizeof keywords[0])
+
+/* Index of the keyword s[0..n), or -1. Binary search for the first keyword starting with s[0],
+ * then a scan of those (at most a dozen). */
+static int keyword_find(const char *s, size_t n)
+{
+    unsigned char c0 = (unsigned char)s[0];
+    size_t lo = 0, hi = NKEYWORDS;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((unsigned char)keywords[mid].w[0] < c0) lo = mid + 1;
+        else hi = mid;
+    }
+    for (; lo < NKEYWORDS && (unsigned char)keywords[lo].w[0] == c0; lo++)
+        if (keywords[lo].n == n && memcmp(keywords[lo].w, s, n) == 0) return (int)lo;
+    return -1;
+}
+
+/* Identifier characters [A-Za-z0-9_] (what isalnum() || '_' accepts in the C locale). */
+static const uint8_t ident_char[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['_'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
+/* End of the run of identifier characters starting at `pos`. */
+static size_t ident_end(const lexer *lx, size_t pos)
+{
+    while (pos < lx->len && ident_char[(unsigned char)lx->src[pos]]) pos++;
+    return pos;
+}
 
 void lex_init(lexer *lx, const char *src, size_t len)
 {
@@ -48,7 +88,7 @@ void lex_init(lexer *lx, const char *src, size_t len)
 
 void lex_token_free(lex_token *tok)
 {
-    free(tok->s);
+    if (tok->s) free(tok->s);     /* most tokens own no text: skip the call */
     tok->s = NULL;
     tok->len = 0;
 }
@@ -67,22 +107,29 @@ static void set_error(lex_token *tok, const char *msg)
 /* Skip blanks and comments. Returns 0, or -1 for an unterminated comment. */
 static int skip_space(lexer *lx)
 {
-    for (;;) {
-        int c = peekc(lx, 0);
-        if (c == '\n') { lx->line++; lx->pos++; }
-        else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') lx->pos++;
-        else if (c == '/' && peekc(lx, 1) == '/') {
-            while (lx->pos < lx->len && lx->src[lx->pos] != '\n') lx->pos++;
-        } else if (c == '/' && peekc(lx, 1) == '*') {
-            lx->pos += 2;
+    const char *src = lx->src;
+    size_t len = lx->len, pos = lx->pos;
+    int line = lx->line, rc = 0;
+    while (pos < len) {
+        char c = src[pos];
+        if (c == '\n') { line++; pos++; }
+        else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') pos++;
+        else if (c == '/' && pos + 1 < len && src[pos + 1] == '/') {
+            while (pos < len && src[pos] != '\n') pos++;
+        } else if (c == '/' && pos + 1 < len && src[pos + 1] == '*') {
+            pos += 2;
             for (;;) {
-                if (lx->pos + 1 >= lx->len) { lx->pos = lx->len; return -1; }
-                if (lx->src[lx->pos] == '*' && lx->src[lx->pos + 1] == '/') { lx->pos += 2; break; }
-                if (lx->src[lx->pos] == '\n') lx->line++;
-                lx->pos++;
+                if (pos + 1 >= len) { pos = len; rc = -1; break; }
+                if (src[pos] == '*' && src[pos + 1] == '/') { pos += 2; break; }
+                if (src[pos] == '\n') line++;
+                pos++;
             }
-        } else return 0;
+            if (rc) break;
+        } else break;
     }
+    lx->pos = pos;
+    lx->line = line;
+    return rc;
 }
 
 static int hexval(int c)
@@ -93,6 +140,30 @@ static int hexval(int c)
     return -1;
 }
 
+/* Appends src[0..k) to the literal buffer *buf (n used, *cap allocated, *cap a power-of-two
+ * multiple of 64) in one step, when appending the k bytes one at a time would not hit the
+ * MAX_LITERAL limit: that is when n + k < MAX_LITERAL. Returns 1 when appended, 0 when the caller
+ * must append byte by byte (the limit is near), -1 when out of memory (*buf unchanged).
+ * The capacity grows by doubling as byte-wise appends do, so the limit is hit at the same byte. */
+static int append_run(char **buf, size_t *n, size_t *cap, const char *src, size_t k)
+{
+    if (*n + k >= MAX_LITERAL) return 0;
+    size_t nc = *cap;
+    while (*n + k + 1 > nc) nc *= 2;
+    if (nc != *cap) {
+        char *nb = realloc(*buf, nc);
+        if (!nb) return -1;
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *n, src, k);
+    *n += k;
+    return 1;
+}
+
+/* Bytes that end a run of plain text in a "..." literal. */
+static const uint8_t text_stop[256] = {['"'] = 1, ['\\'] = 1, ['\n'] = 1};
+
 /* "..." with yara's escapes: \" \\ \t \n \r \xNN. */
 static void lex_text(lexer *lx, lex_token *tok)
 {
@@ -100,7 +171,19 @@ static void lex_text(lexer *lx, lex_token *tok)
     char *buf = malloc(cap);
     if (!buf) { set_error(tok, "out of memory"); return; }
     lx->pos++; /* opening quote */
+    int bulk = 1;  /* runs are appended at once until the length limit is near */
     for (;;) {
+        /* a run of plain bytes at once; the byte-wise code below does the rest */
+        if (bulk) {
+            size_t r = lx->pos;
+            while (r < lx->len && !text_stop[(unsigned char)lx->src[r]]) r++;
+            if (r > lx->pos) {
+                int ar = append_run(&buf, &n, &cap, lx->src + lx->pos, r - lx->pos);
+                if (ar < 0) { free(buf); set_error(tok, "out of memory"); return; }
+                if (ar > 0) lx->pos = r;
+                else bulk = 0;
+            }
+        }
         int c = peekc(lx, 0);
         if (c < 0 || c == '\n') {
             free(buf);
@@ -198,6 +281,9 @@ static void lex_regex(lexer *lx, lex_token *tok)
     tok->len = n;
 }
 
+/* Hex body bytes: 1 ends a run ('}' and '/'), 2 is a newline. */
+static const uint8_t hex_stop[256] = {['}'] = 1, ['/'] = 1, ['\n'] = 2};
+
 /* { hex } - body kept with comments removed; validated by the hex compiler. */
 static void lex_hex(lexer *lx, lex_token *tok)
 {
@@ -205,7 +291,25 @@ static void lex_hex(lexer *lx, lex_token *tok)
     char *buf = malloc(cap);
     if (!buf) { set_error(tok, "out of memory"); return; }
     lx->pos++;
+    int bulk = 1;  /* runs are appended at once until the length limit is near */
     for (;;) {
+        /* a run of bytes that are neither '}' nor '/' at once (counting its lines); the
+         * byte-wise code below does the rest */
+        if (bulk) {
+            size_t r = lx->pos;
+            int lines = 0;
+            for (; r < lx->len; r++) {
+                uint8_t k = hex_stop[(unsigned char)lx->src[r]];
+                if (k == 1) break;
+                lines += k >> 1;
+            }
+            if (r > lx->pos) {
+                int ar = append_run(&buf, &n, &cap, lx->src + lx->pos, r - lx->pos);
+                if (ar < 0) { free(buf); set_error(tok, "out of memory"); return; }
+                if (ar > 0) { lx->pos = r; lx->line += lines; }
+                else bulk = 0;
+            }
+        }
         int c = peekc(lx, 0);
         if (c < 0) { free(buf); set_error(tok, "unterminated hex string"); return; }
         if (c == '}') { lx->pos++; break; }
@@ -304,11 +408,17 @@ static void lex_number(lexer *lx, lex_token *tok)
     tok->i = (int64_t)v;
 }
 
-static int is_idc(int c) { return c >= 0 && (isalnum(c) || c == '_'); }
-
 static void lex_any(lexer *lx, lex_token *tok, int value_mode)
 {
-    memset(tok, 0, sizeof *tok);
+    /* every field but the error text (only read for TK_ERROR, which sets it) */
+    tok->kind = TK_EOF;
+    tok->line = 0;
+    tok->i = 0;
+    tok->f = 0;
+    tok->s = NULL;
+    tok->len = 0;
+    tok->re_flags = 0;
+    tok->err[0] = 0;
     if (skip_space(lx) < 0) {
         tok->line = lx->line;
         set_error(tok, "unterminated comment");
@@ -323,14 +433,13 @@ static void lex_any(lexer *lx, lex_token *tok, int value_mode)
     if (isdigit(c)) { lex_number(lx, tok); return; }
     if (isalpha(c) || c == '_') {
         size_t s = lx->pos;
-        while (is_idc(peekc(lx, 0))) lx->pos++;
+        lx->pos = ident_end(lx, lx->pos);
         size_t n = lx->pos - s;
-        for (size_t k = 0; k < sizeof keywords / sizeof keywords[0]; k++) {
-            if (keywords[k].n == n && memcmp(keywords[k].w, lx->src + s, n) == 0) {
-                tok->kind = keywords[k].k;
-                tok->i = keywords[k].v;
-                return;
-            }
+        int k = keyword_find(lx->src + s, n);
+        if (k >= 0) {
+            tok->kind = keywords[k].k;
+            tok->i = keywords[k].v;
+            return;
         }
         if (n > MAX_IDENT) { set_error(tok, "identifier too long"); return; }
         tok->kind = TK_IDENT;
@@ -344,7 +453,7 @@ static void lex_any(lexer *lx, lex_token *tok, int value_mode)
     if (c == '$' || c == '#' || c == '@' || c == '!') {
         if (c == '!' && peekc(lx, 1) == '=') { lx->pos += 2; tok->kind = TK_NE; return; }
         size_t s = lx->pos++;
-        while (is_idc(peekc(lx, 0))) lx->pos++;
+        lx->pos = ident_end(lx, lx->pos);
         int wild = 0;
         if (c == '$' && peekc(lx, 0) == '*') { wild = 1; lx->pos++; }
         size_t n = lx->pos - s;

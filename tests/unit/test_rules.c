@@ -60,6 +60,34 @@ static void test_strings(void)
     assert_true_rule("rule t { strings: $a = \"a\" condition: for any i in (1..#a) : (@a[i] == 3) }", "xxxa");
 }
 
+/* A pattern repeated with the same modifiers reuses its compiled form (compiler.c's memo); with
+ * other modifiers it is compiled again. Both must behave as if each was compiled on its own. */
+static void test_repeated_patterns(void)
+{
+    assert_true_rule("rule t { strings: $a = /a[b]c/ $b = /a[b]c/ nocase $c = /a[b]c/ $d = /a[b]c/ wide"
+                     " condition: #a == 1 and #b == 2 and #c == 1 and #d == 0 }", "abc aBc");
+    assert_true_rule("rule t { strings: $a = /ab.*c/ $b = /ab.*c/ condition: $a and $b }", "abxc");
+    assert_false_rule("rule t { strings: $a = { 61 62 } $b = { 61 62 } condition: $a and !b[1] == 3 }",
+                      "ab");
+    /* a chained hex string (long jump) in two rules: each rule keeps its own pieces */
+    char data[400];
+    memset(data, 'x', sizeof data);
+    data[10] = 'a';
+    data[10 + 301] = 'b';
+    const char *two = "rule a { strings: $a = { 61 [300] 62 } condition: $a }\n"
+                      "rule b { strings: $a = { 61 [300] 62 } $b = \"zz\" condition: $a and not $b }\n"
+                      "rule c { strings: $a = { 61 [300] 62 } condition: #a == 1 and @a[1] == 10 }\n";
+    int n;
+    int got = rt_run(two, data, sizeof data, &n);
+    rt_count++;
+    if (got != 1 || n != 3) {
+        fprintf(stderr, "repeated chained hex: got %d, %d rules\n", got, n);
+        rt_failures++;
+    }
+    /* a failing pattern fails each time it is used */
+    assert_error("rule a { strings: $a = { 61 6 } condition: $a } rule b { strings: $a = { 61 6 } condition: $a }");
+}
+
 static void test_errors(void)
 {
     assert_error("rule t { condition: $a }");
@@ -163,6 +191,7 @@ int main(void)
 {
     test_conditions();
     test_strings();
+    test_repeated_patterns();
     test_errors();
     test_all_errors();
     test_save_load();
