@@ -823,7 +823,8 @@ static void verify(scan_ctx *x, const pf_target *tg, uint64_t end)
         uint64_t start = end - tg->alen - tg->back;
         if (start + v->len > x->size) return;
         const uint8_t *p = x->data + start, *b = x->rt->bytes.v + v->off;
-        if (v->len > tg->alen) {
+        /* the prefilter checked the atom, except its leading NULs (prefilter.c, lit_form_of) */
+        if (v->len > tg->alen || b[tg->back] == 0) {
             if (v->nocase ? !eqcase(p, b, v->len) : memcmp(p, b, v->len) != 0) return;
         }
         const ks_str *s = &x->t->strs.v[tg->str];

@@ -4,8 +4,8 @@
  *   - every occurrence of every atom is reported, with the offset one past its last byte;
  *   - each database's hits come in non-decreasing end order (the regex database's first), also
  *     for atoms searched through a run inside them (held in the reorder buffer);
- *   - no hit is reported twice; extra hits (a superset from a run or a folded letter) are
- *     allowed, but only for atoms that are searched that way.
+ *   - no hit is reported twice; extra hits (a superset from a run, a folded letter or leading
+ *     NULs left out) are allowed, but only for atoms that are searched that way.
  * Plus fixed cases: a wide-string atom with leading NULs, case-folded letters, an atom whose run
  * is at its front (hits held until later-found runs pass them), and the lit_capable rules.
  */
@@ -101,11 +101,20 @@ static void check_scan(const pf_atom *atoms, uint32_t na, const uint8_t *d, size
         *p = 1;
         const pf_atom *a = &atoms[h.v[i].id];
         if (!occurs(a, d, n, h.v[i].end)) {
-            /* a superset hit: only an atom with a masked byte may report one */
-            int masked = 0;
+            /* a superset hit: only an atom with a masked byte or leading NULs (left out of its
+             * literal pattern) may report one */
+            int masked = a->bytes[0] == 0;
             for (uint32_t k = 0; k < a->len; k++) masked |= a->mask[k] != 0xFF;
-            CHECK(masked, "%s: exact atom %u reported at %llu where it does not occur", what,
-                  h.v[i].id, (unsigned long long)h.v[i].end);
+            CHECK(masked, "%s: exact atom %u (len %u, nocase %u, lit %u) reported at %llu where it "
+                  "does not occur", what, h.v[i].id, a->len, a->nocase, a->lit,
+                  (unsigned long long)h.v[i].end);
+            if (!masked) {
+                for (uint32_t k = 0; k < a->len; k++) fprintf(stderr, " %02x", a->bytes[k]);
+                fprintf(stderr, "  data:");
+                for (uint32_t k = 0; k < a->len && h.v[i].end >= a->len; k++)
+                    fprintf(stderr, " %02x", d[h.v[i].end - a->len + k]);
+                fputc('\n', stderr);
+            }
         }
     }
     for (uint32_t id = 0; id < na; id++)
@@ -162,20 +171,24 @@ static void test_lit_capable(void)
     CHECK(!pf_lit_capable(&a), "run of NULs then one byte is not");
     a = atom_of("3_ 41 42 43 44");   /* '3' with its case bit masked is not a letter fold */
     CHECK(pf_lit_capable(&a), "run after a non-letter masked byte");
+    a = atom_of("6A FF 8D 4? ?? 5?");
+    CHECK(!pf_lit_capable(&a), "no 4-byte run of literal bytes: not literal");
 }
 
 static void test_fixed(void)
 {
-    pf_atom at[6];
+    pf_atom at[7];
     at[0] = atom_of("00 49 00 6E 00 63 00 2E");        /* wide "Inc." after a NUL */
     at[1] = atom_of("c_ m_ d_ 2E e_ x_ e_");           /* "cmd.exe", any case */
     at[2] = atom_of("41 42 43 44 ?? ?? ?? ?? ?? ?? 5A"); /* run at the front: end 7 bytes later */
     at[3] = atom_of("45 46");                         /* short exact */
     at[4] = atom_of("8B ?? 48 81");                   /* regex database */
     at[5] = atom_of("9? 41 42 43 44");                /* run at the back */
+    at[6] = atom_of("6A FF 8D 4? ?? 5?");             /* regex database */
     static const char text[] = "xx\0I\0n\0c\0.ABCD123456ZEF CMD.EXE cmd.exe Cmd.ExE ABCDxxxxxxZ "
-                               "\x8B\x01\x48\x81 \x9f" "ABCD \x7f" "ABCD EF";
-    check_scan(at, 6, (const uint8_t *)text, sizeof text - 1, "fixed");
+                               "\x8B\x01\x48\x81 \x9f" "ABCD \x7f" "ABCD EF"
+                               "\x6a\xff\x8d\x45\x00\x51 \x6a\xff\x8d\x4f\x01\x5f\x6a\xff\x8d\x50";
+    check_scan(at, 7, (const uint8_t *)text, sizeof text - 1, "fixed");
 }
 
 static void test_random(void)
@@ -195,8 +208,8 @@ static void test_random(void)
             a->nocase = rnd() % 5 == 0;
             for (uint32_t k = 0; k < a->len; k++) {
                 a->bytes[k] = "ABab\0\x01xyZ"[rnd() % 9];
-                uint32_t m = rnd() % 10;
-                a->mask[k] = m == 0 ? 0x00 : m == 1 ? 0xF0 : m == 2 ? 0xDF : 0xFF;
+                uint32_t m = rnd() % 11;
+                a->mask[k] = m == 0 ? 0x00 : m == 1 ? 0xF0 : m == 2 ? 0xDF : m == 3 ? 0x0F : 0xFF;
                 a->bytes[k] &= a->mask[k];
             }
             /* plant it a few times (masked bytes take the data's value) */

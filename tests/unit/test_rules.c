@@ -88,6 +88,22 @@ static void test_repeated_patterns(void)
     assert_error("rule a { strings: $a = { 61 6 } condition: $a } rule b { strings: $a = { 61 6 } condition: $a }");
 }
 
+/* The literal prefilter searches an atom without its leading NULs (the literal API refuses a
+ * pattern starting with one): a text string whose whole atom starts with NUL must still check
+ * the NULs. yara 4.2.3: no match on "bba\x01xZ" for "\x00ba\x01xZ". */
+static void test_leading_nul_atoms(void)
+{
+    assert_false_rule("rule t { strings: $a = \"\\x00ba\\x01xZ\" condition: $a }", "bba\x01xZ");
+    rt_check(__LINE__, "rule t { strings: $a = \"\\x00ba\\x01xZ\" condition: #a == 1 and @a[1] == 1 }",
+             "b\0ba\x01xZ", 7, 1);
+    assert_false_rule("rule t { strings: $a = \"\\x00\\x00abcd\" nocase condition: $a }", "xxABCD");
+    /* xor: the key equal to the first character makes a leading NUL */
+    assert_false_rule("rule t { strings: $a = \"Tabcde\" xor(0x54) condition: $a }",
+                      "\x01\x35\x36\x37\x30\x31");
+    rt_check(__LINE__, "rule t { strings: $a = \"Tabcde\" xor(0x54) condition: $a }",
+             "\0\x35\x36\x37\x30\x31", 6, 1);
+}
+
 static void test_errors(void)
 {
     assert_error("rule t { condition: $a }");
@@ -192,6 +208,7 @@ int main(void)
     test_conditions();
     test_strings();
     test_repeated_patterns();
+    test_leading_nul_atoms();
     test_errors();
     test_all_errors();
     test_save_load();
