@@ -36,6 +36,11 @@ B64_STD = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/"
 def rand_text(rng, lo=2, hi=10):
     """A literal: (yara source between the quotes, raw bytes)."""
     src, raw = [], bytearray()
+    if rng.random() < 0.06:
+        # leading NULs: the literal prefilter searches an atom without them
+        for _ in range(rng.randint(1, 2)):
+            src.append("\\x00")
+            raw.append(0)
     for _ in range(rng.randint(lo, hi)):
         r = rng.random()
         if r < 0.70:
@@ -148,6 +153,10 @@ class TextString:
             raw = bytes(c ^ k for c in raw)
         if self.fullword and rng.random() < 0.7:
             raw = b" " + raw + b" "
+        if rng.random() < 0.1 and len(raw) > 1:
+            # a near miss: the first byte changed (a prefilter that leaves out leading NULs, or
+            # a first character equal to the xor key, must still compare it)
+            raw = bytes([(raw[0] + rng.randrange(1, 256)) & 0xFF]) + raw[1:]
         return raw
 
 # ---------------------------------------------------------------------------- hex strings
