@@ -73,10 +73,11 @@ static int lit_byte(uint8_t b, uint8_t m, int *fold)
  * lit_bytes. Leading NULs of the run are left out (hs_compile_lit_multi sees a pattern starting
  * with NUL as empty): its hits end where the atom's do, and the verification reads the whole atom
  * from the data anyway. A run is usable when 4 bytes or more remain, or when it is the whole
- * atom without leading NULs (short unmasked atoms like "MZ" stay literal). A caseless run
- * matches a superset of the atom's bytes (exact letters of it fold too): that is sound because
- * only a regex or hex target (re_verify, which reads the whole pattern) has masked atoms, and a
- * text variant's atom, verified by its length alone, is always exact.
+ * atom without leading NULs (short unmasked atoms like "MZ" stay literal). A caseless or partial
+ * run matches a superset of the atom's hits (exact letters of it fold too): that is sound
+ * because only a regex or hex target (re_verify, which reads the whole pattern) has masked
+ * atoms; a text variant's atom is always exact, and strings.c's verify compares it with the data
+ * when it starts with NUL (the one part of it left out here).
  * Returns 1 and fills *f, or 0 when the atom needs the regex database. */
 #define PF_MIN_RUN 4
 static int lit_form_of(const pf_atom *a, lit_form *f)
