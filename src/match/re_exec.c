@@ -909,6 +909,35 @@ int re_verify(const re_code *c, uint32_t ai, const uint8_t *data, size_t size, s
     return RE_OK;
 }
 
+/* The byte instruction at pc as a masked byte (*v, *m): a literal (a letter folded to a 0xDF
+ * mask when `fold`), a nibble-masked byte or any byte. Returns the instruction's size, or 0 when
+ * pc does not hold one of those (the straight-line part ends there). */
+static uint32_t straight_byte(const uint8_t *code, uint32_t len, uint32_t pc, bool fold,
+                              uint8_t *v, uint8_t *m)
+{
+    uint32_t sz = isize(code, len, pc);
+    if (sz == 0)
+        return 0;
+    uint8_t op = code[pc];
+    if (op == OP_LIT) {
+        *v = code[pc + 1];
+        *m = 0xFF;
+        if (fold && ((*v | 0x20) >= 'a' && (*v | 0x20) <= 'z')) {
+            *v &= 0xDF;
+            *m = 0xDF;
+        }
+    } else if (op == OP_MASKED) {
+        *v = code[pc + 1];
+        *m = code[pc + 2];      /* v keeps bits outside m: then it never matches, as here */
+    } else if (op == OP_ANY) {
+        *v = 0;
+        *m = 0;
+    } else {
+        return 0;
+    }
+    return sz;
+}
+
 int re_fwd_prefix(const re_code *c, uint32_t ai, int form, uint8_t val[8], uint8_t mask[8])
 {
     if (!c || ai >= c->natoms)
@@ -923,24 +952,9 @@ int re_fwd_prefix(const re_code *c, uint32_t ai, int form, uint8_t val[8], uint8
     bool fold = !c->fast_hex && (c->flags & RE_NOCASE);
     int step = form ? 2 : 1, n = 0;
     while (n + step <= 8) {
-        uint32_t sz = isize(code, len, pc);
+        uint8_t v, m;
+        uint32_t sz = straight_byte(code, len, pc, fold, &v, &m);
         if (sz == 0)
-            break;
-        uint8_t op = code[pc], v, m;
-        if (op == OP_LIT) {
-            v = code[pc + 1];
-            m = 0xFF;
-            if (fold && ((v | 0x20) >= 'a' && (v | 0x20) <= 'z')) {
-                v &= 0xDF;
-                m = 0xDF;
-            }
-        } else if (op == OP_MASKED) {
-            v = code[pc + 1];
-            m = code[pc + 2];      /* v keeps bits outside m: then it never matches, as here */
-        } else if (op == OP_ANY) {
-            v = 0;
-            m = 0;
-        } else
             break;
         val[n] = v;
         mask[n] = m;
@@ -973,27 +987,9 @@ int re_bwd_prefix(const re_code *c, uint32_t ai, uint32_t max, uint8_t *val, uin
     if (max > sizeof rv)
         max = sizeof rv;
     while (n < max) {
-        uint32_t sz = isize(code, len, pc);
+        uint32_t sz = straight_byte(code, len, pc, fold, &rv[n], &rm[n]);
         if (sz == 0)
             break;
-        uint8_t op = code[pc], v, m;
-        if (op == OP_LIT) {
-            v = code[pc + 1];
-            m = 0xFF;
-            if (fold && ((v | 0x20) >= 'a' && (v | 0x20) <= 'z')) {
-                v &= 0xDF;
-                m = 0xDF;
-            }
-        } else if (op == OP_MASKED) {
-            v = code[pc + 1];
-            m = code[pc + 2];
-        } else if (op == OP_ANY) {
-            v = 0;
-            m = 0;
-        } else
-            break;
-        rv[n] = v;
-        rm[n] = m;
         n++;
         pc += sz;
     }
