@@ -192,6 +192,7 @@ static uint64_t rd(const uint8_t *d, size_t size, uint64_t off, int n, int be)
 static int int_read(const ks_scanner *s, uint64_t off, int64_t kind, int64_t *out)
 {
     int sz = (int)(kind & 0x0F), sgn = (kind & 0x10) != 0, be = (kind & 0x20) != 0;
+    if (sz < 1 || sz > 8) return 0;     /* validate() allows 1, 2 and 4 only */
     uint64_t v = rd(s->data, s->size, off, sz, be);
     if (v == UINT64_MAX) return 0;
     *out = sgn ? (int64_t)(v << (64 - 8 * sz)) >> (64 - 8 * sz) : (int64_t)v;

@@ -261,7 +261,13 @@ static int validate(const ks_tables *t)
             if ((!(n->flags & 1) && n->a >= t->strs.n) || !node_ok(t, i, n->b) || !node_ok(t, i, n->c))
                 return 0;
             break;
-        case N_NOT: case N_NEG: case N_BITNOT: case N_DEFINED: case N_INTREAD: case N_PERCENT:
+        case N_INTREAD:     /* i: size 1, 2 or 4 | 0x10 signed | 0x20 big-endian (the lexer's) */
+            if ((n->i & ~(int64_t)0x3F) || ((n->i & 0x0F) != 1 && (n->i & 0x0F) != 2 &&
+                                           (n->i & 0x0F) != 4))
+                return 0;
+            if (!node_ok(t, i, n->a)) return 0;
+            break;
+        case N_NOT: case N_NEG: case N_BITNOT: case N_DEFINED: case N_PERCENT:
             if (!node_ok(t, i, n->a)) return 0;
             break;
         case N_AND: case N_OR: case N_ADD: case N_SUB: case N_MUL: case N_DIV: case N_MOD:
