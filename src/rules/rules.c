@@ -246,7 +246,7 @@ static int validate(const ks_tables *t)
         case N_QUANT:
             break;
         case N_STR:
-            if (!valid_bytes(t, (uint32_t)n->i, n->b) || n->i < 0) return 0;
+            if (n->i < 0 || n->i > UINT32_MAX || !valid_bytes(t, (uint32_t)n->i, n->b)) return 0;
             break;
         case N_REGEX:
             if (n->i < 0 || (uint64_t)n->i >= t->res.n) return 0;
@@ -306,7 +306,9 @@ static int validate(const ks_tables *t)
         case N_VAR: break;
         case N_MODULE: if (n->a >= t->imports.n) return 0; break;
         case N_FIELD:
-            if (!node_ok(t, i, n->a) || n->i < 0 || !valid_str(t, (uint32_t)n->i)) return 0;
+            if (!node_ok(t, i, n->a) || n->i < 0 || n->i > UINT32_MAX ||
+                !valid_str(t, (uint32_t)n->i))
+                return 0;
             break;
         case N_CALL:
             if (!node_ok(t, i, n->a) || !list_ok(t, n->i, n->b)) return 0;
