@@ -20,20 +20,10 @@ static const uint8_t scan_data[] =
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    ks_compiler *c = NULL;
-    if (ks_compiler_create(&c) != KS_OK)
-        return 0;
-    ks_compiler_set_diag(c, rh_ignore_diag, NULL);
-    ks_compiler_define_int(c, "ext_int", 42);
-    ks_compiler_define_float(c, "ext_float", 1.5);
-    ks_compiler_define_bool(c, "ext_bool", 1);
-    ks_compiler_define_string(c, "ext_str", "hello");
-    ks_rules *rules = NULL;
-    if (ks_compiler_add_string(c, (const char *)data, size, NULL, "fuzz.yar") == 0 &&
-        ks_compiler_get_rules(c, &rules) == KS_OK) {
+    ks_rules *rules = rh_compile(data, size);
+    if (rules) {
         rh_exercise(rules, scan_data, sizeof scan_data - 1, 1);
         ks_rules_destroy(rules);
     }
-    ks_compiler_destroy(c);
     return 0;
 }

@@ -12,8 +12,8 @@
  *       bytes 1..    rule source, up to the first NUL byte (or the end of the input)
  *       after NUL    mutations, 4 bytes each (at most 64): 24-bit little-endian position,
  *                    then a byte XORed into the file at that position (0 XORs 0xFF)
- *     The source is compiled (ks_compiler_add_string, externals ext_int/ext_float/ext_bool/
- *     ext_str defined as in fuzz_rules.c) and saved with ks_rules_save; the saved bytes are
+ *     The source is compiled (ks_compiler_add_string, externals of rh_compile in
+ *     rules_harness.h) and saved with ks_rules_save; the saved bytes are
  *     mutated and loaded with flags 0 and with KS_LOAD_REBUILD. A position is taken modulo
  *     the size of the region the control byte selects (bits 0-1):
  *       0  the run-time section's fields: every u32 scalar and the items of every array in it
@@ -305,19 +305,8 @@ static void structured_mode(const uint8_t *data, size_t size)
     if (nops > MAX_OPS)
         nops = MAX_OPS;
 
-    ks_compiler *c = NULL;
-    if (ks_compiler_create(&c) != KS_OK)
-        return;
-    ks_compiler_set_diag(c, rh_ignore_diag, NULL);
-    ks_compiler_define_int(c, "ext_int", 42);
-    ks_compiler_define_float(c, "ext_float", 1.5);
-    ks_compiler_define_bool(c, "ext_bool", 1);
-    ks_compiler_define_string(c, "ext_str", "hello");
-    ks_rules *r = NULL;
-    int ok = ks_compiler_add_string(c, (const char *)src, src_len, NULL, "fuzz.yar") == 0 &&
-             ks_compiler_get_rules(c, &r) == KS_OK;
-    ks_compiler_destroy(c);
-    if (!ok)
+    ks_rules *r = rh_compile(src, src_len);
+    if (!r)
         return;
     int rc = ks_rules_save(r, f_out.path);
     ks_rules_destroy(r);

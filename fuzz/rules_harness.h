@@ -1,6 +1,6 @@
 /*
  * rules_harness.h - what the rule harnesses (fuzz_rules.c, fuzz_rules_file.c) do with rules that
- * compiled or loaded: scan a fixed buffer with them (and an empty one when asked), read every
+ * compiled or loaded (rh_compile: the same externals for both): scan a fixed buffer with them (and an empty one when asked), read every
  * reported match back, and read every rule's info and string ids. Header-only: each harness is
  * linked on its own (libFuzzer or fuzz/replay.c).
  */
@@ -30,6 +30,27 @@ static void rh_ignore_diag(const ks_diag *d, void *ud)
 {
     (void)d;
     (void)ud;
+}
+
+/* Compile src[0..len) as "fuzz.yar" with the harnesses' externals (ext_int 42, ext_float 1.5,
+ * ext_bool true, ext_str "hello") and diagnostics ignored. Returns the rules (the caller
+ * destroys them) or NULL. */
+static ks_rules *rh_compile(const uint8_t *src, size_t len)
+{
+    ks_compiler *c = NULL;
+    if (ks_compiler_create(&c) != KS_OK)
+        return NULL;
+    ks_compiler_set_diag(c, rh_ignore_diag, NULL);
+    ks_compiler_define_int(c, "ext_int", 42);
+    ks_compiler_define_float(c, "ext_float", 1.5);
+    ks_compiler_define_bool(c, "ext_bool", 1);
+    ks_compiler_define_string(c, "ext_str", "hello");
+    ks_rules *r = NULL;
+    if (ks_compiler_add_string(c, (const char *)src, len, NULL, "fuzz.yar") != 0 ||
+        ks_compiler_get_rules(c, &r) != KS_OK)
+        r = NULL;
+    ks_compiler_destroy(c);
+    return r;
 }
 
 /* Scan data[0..n) (then an empty buffer if `empty`) with a 5-second timeout, then read every
