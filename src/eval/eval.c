@@ -188,11 +188,11 @@ static uint64_t rd(const uint8_t *d, size_t size, uint64_t off, int n, int be)
 }
 
 /* `intN(off)` / `uintNbe(off)` ... of the scanned data: `kind` is N_INTREAD's i (size | 0x10
- * signed | 0x20 big-endian). Returns 0 when the read is outside the data (undefined). */
+ * signed | 0x20 big-endian; the size is 1, 2 or 4, which validate() in rules.c enforces for
+ * loaded tables). Returns 0 when the read is outside the data (undefined). */
 static int int_read(const ks_scanner *s, uint64_t off, int64_t kind, int64_t *out)
 {
     int sz = (int)(kind & 0x0F), sgn = (kind & 0x10) != 0, be = (kind & 0x20) != 0;
-    if (sz < 1 || sz > 8) return 0;     /* validate() allows 1, 2 and 4 only */
     uint64_t v = rd(s->data, s->size, off, sz, be);
     if (v == UINT64_MAX) return 0;
     *out = sgn ? (int64_t)(v << (64 - 8 * sz)) >> (64 - 8 * sz) : (int64_t)v;
