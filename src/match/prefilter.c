@@ -72,14 +72,19 @@ static int lit_byte(uint8_t b, uint8_t m, int *fold)
 /* The atom's literal form: the whole atom when every byte is a lit_byte, else its longest run of
  * lit_bytes. Leading NULs of the run are left out (hs_compile_lit_multi sees a pattern starting
  * with NUL as empty): its hits end where the atom's do, and the verification reads the whole atom
- * from the data anyway. A run is usable when 4 bytes or more remain, or when it is the whole
- * atom without leading NULs (short unmasked atoms like "MZ" stay literal). A caseless or partial
- * run matches a superset of the atom's hits (exact letters of it fold too): that is sound
- * because only a regex or hex target (re_verify, which reads the whole pattern) has masked
- * atoms; a text variant's atom is always exact, and strings.c's verify compares it with the data
- * when it starts with NUL (the one part of it left out here).
+ * from the data anyway. A run is usable when PF_MIN_RUN bytes or more remain, or when it is the
+ * whole atom without leading NULs (short unmasked atoms like "MZ" stay literal). 3 rather than 4:
+ * with all of signature-base, masked atoms with a 3-byte run (`6A 08 FF` in `03 ?? 5? 5? 6A 08
+ * FF`) cost more in the regex database (Vectorscan's Rose engine, triggered by their shorter
+ * factors) than their extra hits cost as literals: regex pass 0.33 -> 0.19 s and literal pass
+ * 0.39 -> 0.44 s over 200 MB of binaries; 14.0 -> 12.9 s CPU on /usr/bin (the module-free files
+ * unchanged within noise). 2-byte runs flood the literal database (11 M hits per 200 MB).
+ * A caseless or partial run matches a superset of the atom's hits (exact letters of it fold
+ * too): that is sound because only a regex or hex target (re_verify, which reads the whole
+ * pattern) has masked atoms; a text variant's atom is always exact, and strings.c's verify
+ * compares it with the data when it starts with NUL (the one part of it left out here).
  * Returns 1 and fills *f, or 0 when the atom needs the regex database. */
-#define PF_MIN_RUN 4
+#define PF_MIN_RUN 3
 static int lit_form_of(const pf_atom *a, lit_form *f)
 {
     uint32_t best = 0, bs = 0, bfold = 0, i = 0;

@@ -164,7 +164,7 @@ static void test_lit_capable(void)
     a = atom_of("c_ m_ d_ 2E");
     CHECK(pf_lit_capable(&a), "case-folded letters are");
     a = atom_of("8B ?? 48 81");
-    CHECK(!pf_lit_capable(&a), "no 4-byte run: not literal");
+    CHECK(!pf_lit_capable(&a), "no 3-byte run: not literal");
     a = atom_of("8B EC 83 C4 ?? 74");
     CHECK(pf_lit_capable(&a), "4-byte run: literal");
     a = atom_of("?? 00 00 00 01");
@@ -172,7 +172,9 @@ static void test_lit_capable(void)
     a = atom_of("3_ 41 42 43 44");   /* '3' with its case bit masked is not a letter fold */
     CHECK(pf_lit_capable(&a), "run after a non-letter masked byte");
     a = atom_of("6A FF 8D 4? ?? 5?");
-    CHECK(!pf_lit_capable(&a), "no 4-byte run of literal bytes: not literal");
+    CHECK(pf_lit_capable(&a), "3-byte run (PF_MIN_RUN): literal");
+    a = atom_of("6A FF ?? 4? 8D 5?");
+    CHECK(!pf_lit_capable(&a), "no 3-byte run of literal bytes: not literal");
 }
 
 static void test_fixed(void)
