@@ -492,6 +492,34 @@ static int build_classes(const ks_tables *t, strings_rt *rt)
     return rc;
 }
 
+/* Do targets a and b verify alike? Both regex/hex targets of one atom whose programs are the
+ * same bytes (a string copied into several rules: signature-base has thousands), with the same
+ * atom, filters and dispatch. re_verify then emits the same matches for both at any hit; only
+ * what re_emit does with them (the string's list, fullword, chain piece) differs. */
+static int same_verification(const ks_tables *t, const pf_target *a, const pf_target *b)
+{
+    if (a->kind != TG_RE || b->kind != TG_RE || a->atom != b->atom || a->alen != b->alen ||
+        a->ext != b->ext || a->nf != b->nf || a->solo != b->solo || a->back != b->back)
+        return 0;
+    for (uint32_t i = 0; i < a->nf; i++)
+        if (a->flen[i] != b->flen[i] || a->fval[i] != b->fval[i] || a->fmask[i] != b->fmask[i])
+            return 0;
+    const re_code *x = rules_re(t, a->x), *y = rules_re(t, b->x);
+    return x == y || (x->size == y->size && memcmp(x, y, x->size) == 0);
+}
+
+/* Mark neighbours in each atom's group that verify alike (TWIN_PREV / TWIN_NEXT). */
+static void mark_twins(const ks_tables *t, strings_rt *rt)
+{
+    for (uint32_t k = 0; k < rt->targets.n; k++) rt->targets.v[k].twin = 0;
+    for (uint32_t a = 0; a < rt->natoms; a++)
+        for (uint32_t k = rt->tfirst[a] + 1; k < rt->tfirst[a + 1]; k++)
+            if (same_verification(t, &rt->targets.v[k - 1], &rt->targets.v[k])) {
+                rt->targets.v[k].twin |= TWIN_PREV;
+                rt->targets.v[k - 1].twin |= TWIN_NEXT;
+            }
+}
+
 int strings_build(const ks_tables *t, strings_rt *rt, int threads, char *err, size_t errlen)
 {
     memset(rt, 0, sizeof *rt);
@@ -635,6 +663,7 @@ int strings_build(const ks_tables *t, strings_rt *rt, int threads, char *err, si
         free(first_atom); free(multi); free(tmp); free(cp);
     }
     if ((rc = build_classes(t, rt)) != KS_OK) goto out;
+    mark_twins(t, rt);
     for (uint32_t si = 0; si < t->strs.n; si++)
         if (t->strs.v[si].re_count > 1 && (rc = vec_push(rt->chained, si)) != KS_OK) goto out;
     if ((rc = mark_literal_atoms(t, &am, &pend)) != KS_OK) goto out;
@@ -748,6 +777,8 @@ static int fullword_ok(const uint8_t *d, size_t size, size_t off, size_t len, in
     return 1;
 }
 
+#define REC_MAX 32           /* emissions kept for twins; more: each twin verifies itself */
+
 typedef struct scan_ctx {
     const ks_tables *t;
     const strings_rt *rt;
@@ -756,6 +787,13 @@ typedef struct scan_ctx {
     size_t size;
     const pf_target *tg;     /* target being verified (for the re emit callback) */
     int greedy;
+    /* what re_verify emitted for target rec_tg at the hit ending at rec_end, replayed for
+     * its twins (TWIN_PREV); rec_tg is NULL when no complete record is held */
+    const pf_target *rec_tg;
+    uint64_t rec_end;
+    int recording, rec_over;
+    uint32_t nrec;
+    struct { size_t start, len; int wide; } rec[REC_MAX];
     const pf_target **ties;  /* regex/hex hits ending at tie_end, not yet verified */
     uint32_t ntie, tie_cap;
     uint64_t tie_end;
@@ -791,6 +829,15 @@ static int re_emit(size_t start, size_t len, int wide, void *ud)
     scan_ctx *x = ud;
     const pf_target *tg = x->tg;
     const ks_str *s = &x->t->strs.v[tg->str];
+    if (x->recording) {
+        if (x->nrec < REC_MAX) {
+            x->rec[x->nrec].start = start;
+            x->rec[x->nrec].len = len;
+            x->rec[x->nrec++].wide = wide;
+        } else {
+            x->rec_over = 1;
+        }
+    }
     /* fullword is checked on each match as found: for a chained string, on each piece */
     if ((s->mods & M_FULLWORD) && !fullword_ok(x->data, x->size, start, len, wide)) return 0;
     if (s->re_count > 1) {
@@ -847,7 +894,26 @@ static void verify(scan_ctx *x, const pf_target *tg, uint64_t end)
     const re_code *code = rules_re(x->t, tg->x);
     x->tg = tg;
     x->greedy = code->greedy;
+    /* a twin of the target verified just before at this hit: the same emissions, replayed
+     * into this string (strings_check keeps TWIN_PREV off the first target of a group) */
+    if ((tg->twin & TWIN_PREV) && x->rec_tg && x->rec_tg == tg - 1 && x->rec_end == end) {
+        for (uint32_t i = 0; i < x->nrec; i++)
+            re_emit(x->rec[i].start, x->rec[i].len, x->rec[i].wide, x);
+        x->rec_tg = tg;
+        return;
+    }
+    int rec = (tg->twin & TWIN_NEXT) != 0;
+    if (rec) {
+        x->recording = 1;
+        x->rec_over = 0;
+        x->nrec = 0;
+    }
     re_verify(code, tg->atom, x->data, x->size, end - tg->alen, re_emit, x);
+    if (rec) {
+        x->recording = 0;
+        x->rec_tg = x->rec_over ? NULL : tg;
+        x->rec_end = end;
+    }
 }
 
 /* Hits that end at the same offset are verified together, longer atoms first and then higher
@@ -1133,7 +1199,9 @@ int strings_check(const ks_tables *t, const strings_rt *rt)
     for (uint32_t i = 0; i < rt->targets.n; i++)
         if (!target_ok(t, rt, &rt->targets.v[i])) return 0;
     for (uint32_t i = 0; i < rt->everywhere.n; i++)
-        if (rt->everywhere.v[i].kind != TG_RE || !target_ok(t, rt, &rt->everywhere.v[i])) return 0;
+        if (rt->everywhere.v[i].kind != TG_RE || rt->everywhere.v[i].twin ||
+            !target_ok(t, rt, &rt->everywhere.v[i]))
+            return 0;
     /* per atom: targets [tfirst[a], tfirst[a+1]) split at tsplit[a]; classes [cfirst[a],
      * cfirst[a+1]), each class's keys within gent, each key's target one of the atom's keyed
      * ones (past tsplit) */
@@ -1145,6 +1213,13 @@ int strings_check(const ks_tables *t, const strings_rt *rt)
     for (uint32_t a = 0; a < na; a++) {
         uint32_t b = rt->tfirst[a], e = rt->tfirst[a + 1];
         if (rt->tsplit[a] < b || rt->tsplit[a] > e) return 0;
+        /* twins as mark_twins sets them: a replayed record must be of the same program */
+        for (uint32_t k = b; k < e; k++) {
+            const pf_target *tg = &rt->targets.v[k];
+            int prev = k > b && same_verification(t, tg - 1, tg);
+            int next = k + 1 < e && same_verification(t, tg, tg + 1);
+            if (tg->twin != ((prev ? TWIN_PREV : 0) | (next ? TWIN_NEXT : 0))) return 0;
+        }
         for (uint32_t c = rt->cfirst[a]; c < rt->cfirst[a + 1]; c++) {
             const tclass *cl = &rt->classes.v[c];
             if (cl->first > rt->gent.n || cl->n > rt->gent.n - cl->first) return 0;

@@ -36,6 +36,7 @@ typedef struct str_variant {
 } str_variant;
 
 enum { TG_LIT = 1, TG_RE = 2 };
+enum { TWIN_PREV = 1, TWIN_NEXT = 2 };
 typedef struct pf_target {
     uint8_t kind;
     uint8_t solo;        /* TG_RE: the string's atoms are all this one prefilter atom, so its
@@ -44,6 +45,9 @@ typedef struct pf_target {
     uint8_t flen[2];     /* bytes checked by each filter (<= 8) */
     uint8_t ext;         /* TG_RE: the prefilter pattern is the atom's forward prefix, `ext`
                             bytes longer than the atom: subtract from the hit's end offset */
+    uint8_t twin;        /* TG_RE: TWIN_PREV: verifies as the target before it in its atom's
+                            group does (same program, atom, filters), so a hit replays that
+                            one's matches; TWIN_NEXT: the target after it is such a twin */
     uint32_t str;
     uint32_t x;          /* TG_LIT: variant index; TG_RE: res index (piece) */
     uint32_t atom;       /* TG_RE: atom index in the re_code */

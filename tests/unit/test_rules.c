@@ -104,6 +104,33 @@ static void test_leading_nul_atoms(void)
              "\0\x35\x36\x37\x30\x31", 6, 1);
 }
 
+/* Identical regex/hex strings in several rules (or twice in one) verify once per hit and the
+ * matches are replayed into each string (strings.c, twins); each string still applies its own
+ * fullword, match list and chain pieces. Checked against yara 4.2.3: all seven rules match. */
+static void test_twin_targets(void)
+{
+    const char *src =
+        "rule a { strings: $a = /ab[0-9]cd/ condition: #a == 2 and @a[1] == 1 and @a[2] == 7 }\n"
+        "rule b { strings: $a = /ab[0-9]cd/ fullword condition: #a == 1 and @a[1] == 7 }\n"
+        "rule c { strings: $a = /ab[0-9]cd/ condition: #a == 2 and !a[2] == 5 }\n"
+        "rule d { strings: $a = { 61 62 [1-2] 63 64 } $b = { 61 62 [1-2] 63 64 }"
+        " condition: #a == 3 and #b == 3 and !b[3] == 6 }\n"
+        "rule e { strings: $a = { 61 62 [1-2] 63 64 } condition: #a == 3 and @a[3] == 13 }\n"
+        "rule f { strings: $a = { 61 62 [1-2] 63 64 [300] 7A } condition: #a == 1 and @a[1] == 13 }\n"
+        "rule g { strings: $a = { 61 62 [1-2] 63 64 [300] 7A } condition: #a == 1 and !a[1] == 307 }\n";
+    char data[330];
+    memset(data, '.', sizeof data);
+    memcpy(data, "xab1cd ab2cd ab34cd ", 20);
+    data[319] = 'z';
+    int n;
+    int got = rt_run(src, data, sizeof data, &n);
+    rt_count++;
+    if (got != 1 || n != 7) {
+        fprintf(stderr, "twin targets: got %d, %d of 7 rules\n", got, n);
+        rt_failures++;
+    }
+}
+
 static void test_errors(void)
 {
     assert_error("rule t { condition: $a }");
@@ -209,6 +236,7 @@ int main(void)
     test_strings();
     test_repeated_patterns();
     test_leading_nul_atoms();
+    test_twin_targets();
     test_errors();
     test_all_errors();
     test_save_load();
