@@ -910,6 +910,11 @@ static int compile_split(re_ast *a, uint32_t flags, bool hex, re_code ***out, in
     }
     if (rc == RE_OK && !hex && codes[0])
         codes[0]->has_dot_star = dot_star;    /* the warning looks at the whole regex */
+    if (rc == RE_OK && a->never_chain)
+        for (int i = 1; i < piece; i++) {
+            gmin[i] = INT32_MAX;      /* a gap no match can have: the chain never completes */
+            gmax[i] = 0;
+        }
     if (rc != RE_OK) {
         for (int i = 0; i < count; i++)
             free(codes[i]);

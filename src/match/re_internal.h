@@ -47,6 +47,8 @@ typedef struct re_ast {
     bool greedy;                /* some greedy quantifier used (YARA's RE_FLAGS_GREEDY) */
     bool fast;                  /* hex string without alternatives (YARA's fast-regexp) */
     bool dot_star;              /* .* .+ .{n,} present */
+    bool never_chain;           /* hex: YARA 4.2.3 splits it into a piece made of jumps alone
+                                   that never matches (re_parse.c, flush_jumps) */
     int depth;
 } re_ast;
 

@@ -652,6 +652,103 @@ static int hex_jump(rp *p, int in_alt)
     return n;
 }
 
+/* Append one jump node j to concatenation cat as a hex string has it: `[n]` up to RE_CHAIN_GAP
+ * as n "??" bytes (yara 4.2.3 does so, visible in its atom choice), other jumps as one
+ * N_RANGE_ANY, merged with a jump node just before it. */
+static int append_jump(rp *p, int cat, int j)
+{
+    if (p->a->nodes[j].mask == 1 && p->a->nodes[j].start <= RE_CHAIN_GAP) {
+        int cnt = p->a->nodes[j].start;
+        for (int q = 0; q < cnt; q++) {
+            int an = mknode(p, N_ANY);
+            if (an < 0)
+                return -1;
+            p->a->nodes[an].mask = 0;
+            re_node_append(p->a, cat, an);
+        }
+        return 0;
+    }
+    int prev = p->a->nodes[cat].last;
+    if (prev >= 0 && p->a->nodes[prev].type == N_RANGE_ANY) {
+        /* adjacent jumps merge */
+        re_node *a = &p->a->nodes[prev], *b = &p->a->nodes[j];
+        a->start += b->start;
+        a->end = (a->end >= INT32_MAX / 2 || b->end >= INT32_MAX / 2) ? INT32_MAX / 2
+                                                                     : a->end + b->end;
+        if (a->start > INT32_MAX / 2) a->start = INT32_MAX / 2;
+    } else {
+        re_node_append(p->a, cat, j);
+    }
+    return 0;
+}
+
+#define HEX_RUN_MAX 64      /* jumps in a row handled as a run; more are merged as they come */
+
+/* A run of jumps between two tokens. YARA 4.2.3 splits a top-level hex string into chained
+ * pieces one jump at a time, and a jump that starts what is left of the string is never a
+ * split point; so in a run of several long jumps (over RE_CHAIN_GAP, or unbounded) the jumps
+ * between two split points make a piece of their own, with no bytes. Measured with yara 4.2.3:
+ * such a piece that is one jump starting at 1 ([1], [1-3], [1-]) matches one byte, so the run
+ * is the sum of its jumps with 1 for that piece; any other ([2], [0-300], [-], [1-] [5]) never
+ * matches, and neither does the string (a->never_chain). One split point or none: the jumps
+ * simply add up, as append_jump merges them. */
+static int flush_jumps(rp *p, int cat, const int *run, int n, int in_alt)
+{
+    if (!in_alt && n >= 2) {
+        int nonempty = 1, nsplit = 0, mid_n = 0, never = 0, unb = 0;
+        int64_t lo = 0, hi = 0, mid_lo = 0, mid_hi = 0;
+        int32_t mid_start = 0;
+        int mid_unb = 0;
+        for (int i = 0; i < n; i++) {
+            const re_node *x = &p->a->nodes[run[i]];
+            int xunb = x->end >= INT32_MAX / 2;
+            if ((x->start > RE_CHAIN_GAP || x->end > RE_CHAIN_GAP) && nonempty) {
+                if (nsplit > 0) {
+                    if (!(mid_n == 1 && mid_start == 1))
+                        never = 1;
+                    lo += 1;
+                    hi += 1;
+                } else {
+                    lo += mid_lo;      /* jumps before the first split point */
+                    hi += mid_hi;
+                    unb |= mid_unb;
+                }
+                nsplit++;
+                lo += x->start;
+                hi += x->end;
+                unb |= xunb;
+                nonempty = 0;
+                mid_n = 0;
+                mid_lo = mid_hi = 0;
+                mid_unb = 0;
+            } else {
+                if (mid_n++ == 0)
+                    mid_start = x->start;
+                mid_lo += x->start;
+                mid_hi += x->end;
+                mid_unb |= xunb;
+                nonempty = 1;
+            }
+        }
+        if (nsplit >= 2) {
+            lo += mid_lo;              /* jumps after the last split point */
+            hi += mid_hi;
+            unb |= mid_unb;
+            re_node *x = &p->a->nodes[run[0]];
+            x->start = (int32_t)(lo > INT32_MAX / 2 ? INT32_MAX / 2 : lo);
+            x->end = unb || hi >= INT32_MAX / 2 ? INT32_MAX / 2 : (int32_t)hi;
+            x->mask = 0xFF;            /* not a written [n] */
+            if (never)
+                p->a->never_chain = true;
+            return append_jump(p, cat, run[0]);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (append_jump(p, cat, run[i]) < 0)
+            return -1;
+    return 0;
+}
+
 /* tokens: token (token | jump)* token-ending; must start and end with a token. */
 static int hex_tokens(rp *p, int depth, int in_alt)
 {
@@ -664,7 +761,7 @@ static int hex_tokens(rp *p, int depth, int in_alt)
     if (t == -2)
         return hfail(p, "syntax error");
     re_node_append(p->a, cat, t);
-    int last_is_jump = 0;
+    int run[HEX_RUN_MAX], nrun = 0;     /* jumps since the last token */
     for (;;) {
         /* fast path for the common case, a byte token: what hex_jump + hex_token would do */
         hskip(p);
@@ -674,38 +771,22 @@ static int hex_tokens(rp *p, int depth, int in_alt)
             t = hex_byte(p, c, c2);
             if (t < 0)
                 return -1;
+            if (nrun && flush_jumps(p, cat, run, nrun, in_alt) < 0)
+                return -1;
+            nrun = 0;
             re_node_append(p->a, cat, t);
-            last_is_jump = 0;
             continue;
         }
         int j = hex_jump(p, in_alt);
         if (j == -1)
             return -1;
-        if (j >= 0 && p->a->nodes[j].mask == 1 && p->a->nodes[j].start <= RE_CHAIN_GAP) {
-            /* yara 4.2.3 turns [n] into n "??" bytes (visible in its atom choice) */
-            int cnt = p->a->nodes[j].start;
-            for (int q = 0; q < cnt; q++) {
-                int an = mknode(p, N_ANY);
-                if (an < 0)
-                    return -1;
-                p->a->nodes[an].mask = 0;
-                re_node_append(p->a, cat, an);
-            }
-            last_is_jump = 1;
-            continue;
-        }
         if (j >= 0) {
-            int prev = p->a->nodes[cat].last;
-            if (last_is_jump && p->a->nodes[prev].type == N_RANGE_ANY) {
-                /* adjacent jumps merge */
-                re_node *a = &p->a->nodes[prev], *b = &p->a->nodes[j];
-                a->start += b->start;
-                a->end = (a->end >= INT32_MAX / 2 || b->end >= INT32_MAX / 2) ? INT32_MAX / 2
-                                                                             : a->end + b->end;
-            } else {
-                re_node_append(p->a, cat, j);
+            if (nrun == HEX_RUN_MAX) {
+                if (flush_jumps(p, cat, run, nrun, in_alt) < 0)
+                    return -1;
+                nrun = 0;
             }
-            last_is_jump = 1;
+            run[nrun++] = j;
             continue;
         }
         t = hex_token(p, depth, in_alt);
@@ -713,10 +794,12 @@ static int hex_tokens(rp *p, int depth, int in_alt)
             return -1;
         if (t == -2)
             break;
+        if (nrun && flush_jumps(p, cat, run, nrun, in_alt) < 0)
+            return -1;
+        nrun = 0;
         re_node_append(p->a, cat, t);
-        last_is_jump = 0;
     }
-    if (last_is_jump)
+    if (nrun)
         return hfail(p, "syntax error");
     return cat;
 }

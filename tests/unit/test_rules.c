@@ -131,6 +131,31 @@ static void test_twin_targets(void)
     }
 }
 
+/* Runs of long jumps in hex strings: yara 4.2.3 splits at one jump at a time, and the jumps
+ * between two split points form a piece with no bytes, which matches one byte when it is a
+ * single jump starting at 1 and never otherwise (re_parse.c, flush_jumps). Verdicts and
+ * lengths checked against yara 4.2.3. */
+static void test_chain_jump_runs(void)
+{
+    char d[64];
+    memset(d, 0x22, sizeof d);
+    memcpy(d + 10, "\x5b\xaf\x0d\x7c", 4);
+    memcpy(d + 14 + 30, "\xac\x3d\x09", 3);      /* 30 bytes between the two parts */
+#define JR(j) "rule t { strings: $d = { 5B AF ?D 7C " j " AC 3D 09 } condition: #d == 1 and @d[1] == 10 and !d[1] == 37 }"
+    assert_true_rule_blob(JR("[2-] [-]"), d, sizeof d);
+    assert_true_rule_blob(JR("[2-] [1-] [1-]"), d, sizeof d);
+    assert_true_rule_blob(JR("[2-] [1] [-]"), d, sizeof d);
+    assert_true_rule_blob(JR("[2-] [1-300] [1-]"), d, sizeof d);
+    assert_true_rule_blob(JR("[1-] [1-] [1-] [1-] [1-]"), d, sizeof d);
+    assert_false_rule_blob(JR("[2-] [-] [1-]"), d, sizeof d);
+    assert_false_rule_blob(JR("[2-] [2] [-]"), d, sizeof d);
+    assert_false_rule_blob(JR("[2-] [0-201] [1-]"), d, sizeof d);
+    assert_false_rule_blob(JR("[2-] [1-] [5] [-] [1-]"), d, sizeof d);
+    assert_false_rule_blob(JR("[29-] [1-] [1-]"), d, sizeof d);     /* 29 + 1 + 1 > 30 */
+    assert_true_rule_blob(JR("[28-] [1-] [1-]"), d, sizeof d);      /* the [1-] piece: 1 byte */
+#undef JR
+}
+
 static void test_errors(void)
 {
     assert_error("rule t { condition: $a }");
@@ -237,6 +262,7 @@ int main(void)
     test_repeated_patterns();
     test_leading_nul_atoms();
     test_twin_targets();
+    test_chain_jump_runs();
     test_errors();
     test_all_errors();
     test_save_load();
