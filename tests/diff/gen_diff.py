@@ -459,13 +459,18 @@ def rand_condition(rng, sids):
 # ---------------------------------------------------------------------------- rules and data
 
 
-def rand_rule(rng, name, allow_invalid):
+def rand_rule(rng, name, allow_invalid, pool=None):
+    """pool: strings of earlier rules of the batch; some are reused as they are, so identical
+    strings in several rules (and twice in one) are compared too (kensa verifies such twins
+    once per hit and replays the matches)."""
     nstr = rng.randint(0, 4) if rng.random() < 0.1 else rng.randint(1, 4)
     strs = []
     for _ in range(nstr):
         r = rng.random()
         inv = allow_invalid and rng.random() < 0.25
-        if r < 0.5:
+        if pool and rng.random() < 0.15:
+            strs.append(rng.choice(pool))
+        elif r < 0.5:
             strs.append(TextString(rng, inv))
         elif r < 0.75:
             strs.append(HexString(rng, inv))
@@ -558,10 +563,12 @@ def run_batch(args):
     rng = random.Random("%s-%d" % (seed, batch_no))
     globals()["random"].seed("%s-%d-inv" % (seed, batch_no))
     rules = []
+    pool = []
     for i in range(count):
         name = "r%d_%d" % (batch_no, i)
-        text, strs = rand_rule(rng, name, allow_invalid=rng.random() < 0.03)
+        text, strs = rand_rule(rng, name, allow_invalid=rng.random() < 0.03, pool=pool)
         rules.append((name, text, strs))
+        pool.extend(strs)
     td = tempfile.mkdtemp(prefix="kdiff")
     failures = []
     try:
