@@ -173,6 +173,10 @@ static void test_lit_capable(void)
     CHECK(pf_lit_capable(&a), "run after a non-letter masked byte");
     a = atom_of("6A FF 8D 4? ?? 5?");
     CHECK(pf_lit_capable(&a), "3-byte run (PF_MIN_RUN): literal");
+    a = atom_of("00 89 44 24 ?? C7");
+    CHECK(!pf_lit_capable(&a), "3-byte run left after a leading NUL: not literal");
+    a = atom_of("00 89 44 24 11 ?? C7");
+    CHECK(pf_lit_capable(&a), "4-byte run after a leading NUL: literal");
     a = atom_of("6A FF ?? 4? 8D 5?");
     CHECK(!pf_lit_capable(&a), "no 3-byte run of literal bytes: not literal");
 }
