@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "scan/scanner.h"
+#include "eval/orset.h"
 #include "match/re.h"
 
 #define EVAL_MAX_DEPTH 4000
@@ -590,6 +591,13 @@ static value eval(ev *e, uint32_t ni)
         break;
     }
     case N_OR: {
+        /* a tree of `X == "literal"` leaves: one evaluation of X and a set lookup (orset.h) */
+        const orset *os = orset_of(e->s->r->orsets, ni);
+        if (os) {
+            value x = eval(e, os->x);
+            if (x.t == VS) { r = vint(orset_has(e->s->r->orsets, os, x.s, x.len)); break; }
+            if (x.t == VU) { r = vint(0); break; }
+        }
         value a = eval(e, n->a);
         if (a.t != VU && truth(a)) { r = vint(1); break; }
         value b = eval(e, n->b);

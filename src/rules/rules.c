@@ -45,6 +45,7 @@
 #include "match/strings.h"
 #include "eval/needs.h"
 #include "eval/object.h"
+#include "eval/orset.h"
 
 #define FORMAT_VERSION 2
 /* The run-time section is what strings_build, needs_build and pf_build derive from the tables.
@@ -87,7 +88,10 @@ static int build_views(ks_rules *r)
         in->nstrings = (int)ru->nstr;
         if (ru->nvars > r->max_vars) r->max_vars = ru->nvars;
     }
-    return KS_OK;
+    /* derived from the tables on build and on load alike (not stored) */
+    r->orsets = calloc(1, sizeof *r->orsets);
+    if (!r->orsets) return KS_ENOMEM;
+    return orset_build(t, r->orsets);
 }
 
 int rules_finish(ks_rules *r, int threads)
@@ -121,6 +125,7 @@ void ks_rules_destroy(ks_rules *r)
     free(r->infos);
     free(r->tag_ptrs);
     free(r->meta_views);
+    if (r->orsets) { orset_free(r->orsets); free(r->orsets); }
     tables_free(&r->t);
     free(r);
 }

@@ -179,6 +179,7 @@ struct ks_rules {
     /* run-time, derived from the tables (rules_finish) or read from a compiled file */
     struct strings_rt *srt;
     struct needs_rt *needs;    /* per rule: strings it cannot match without (eval/needs.c) */
+    struct orset_rt *orsets;   /* `X == "a" or X == "b" ...` as set lookups (eval/orset.c) */
     struct ks_object **decls;  /* per import: declared tree (unused at run time) */
     ks_rule_info *infos;       /* public views */
     const char **tag_ptrs;

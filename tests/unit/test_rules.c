@@ -156,6 +156,35 @@ static void test_chain_jump_runs(void)
 #undef JR
 }
 
+/* `X == "a" or X == "b" or ...` with one X is evaluated as a set lookup (eval/orset.c): true,
+ * false and undefined X, both orientations, calls with arguments, NULs and the empty string,
+ * loop variables, and sub-trees. Checked against yara 4.2.3: the nine t* rules match. */
+static void test_or_sets(void)
+{
+    const char *src =
+        "import \"tests\"\n"
+        "rule t1 { condition: tests.constants.foo == \"a\" or tests.constants.foo == \"b\" or tests.constants.foo == \"c\" or tests.constants.foo == \"foo\" }\n"
+        "rule f2 { condition: tests.constants.foo == \"a\" or tests.constants.foo == \"b\" or tests.constants.foo == \"c\" or tests.constants.foo == \"fo\" }\n"
+        "rule t3 { condition: \"a\" == tests.constants.foo or tests.constants.foo == \"b\" or \"foo\" == tests.constants.foo or tests.constants.foo == \"c\" }\n"
+        "rule f4 { condition: tests.string_array[7] == \"a\" or tests.string_array[7] == \"b\" or tests.string_array[7] == \"c\" or tests.string_array[7] == \"foo\" }\n"
+        "rule t5 { condition: not (tests.string_array[7] == \"a\" or tests.string_array[7] == \"b\" or tests.string_array[7] == \"c\" or tests.string_array[7] == \"foo\") }\n"
+        "rule t6 { condition: tests.foobar(2) == \"x\" or tests.foobar(2) == \"y\" or tests.foobar(2) == \"z\" or tests.foobar(2) == \"bar\" }\n"
+        "rule t7 { condition: tests.string_array[3] == \"foo\" or tests.string_array[3] == \"bar\" or tests.string_array[3] == \"x\" or tests.string_array[3] == \"foo\\x00bar\" }\n"
+        "rule t8 { condition: tests.constants.empty == \"a\" or tests.constants.empty == \"b\" or tests.constants.empty == \"c\" or tests.constants.empty == \"\" }\n"
+        "rule t9 { condition: for any i in (0..3) : (tests.string_array[i] == \"x\" or tests.string_array[i] == \"y\" or tests.string_array[i] == \"z\" or tests.string_array[i] == \"baz\") }\n"
+        "rule f10 { condition: for all i in (0..2) : (tests.string_array[i] == \"x\" or tests.string_array[i] == \"y\" or tests.string_array[i] == \"z\" or tests.string_array[i] == \"baz\") }\n"
+        "rule t11 { condition: (tests.foobar(1) == \"a\" or tests.foobar(1) == \"b\" or tests.foobar(1) == \"c\" or tests.foobar(1) == \"d\") or tests.foobar(1) == \"foo\" }\n"
+        "rule t12 { condition: tests.string_dict[\"foo\"] == \"a\" or tests.string_dict[\"foo\"] == \"b\" or tests.string_dict[\"foo\"] == \"c\" or tests.string_dict[\"foo\"] == \"foo\" }\n"
+        "rule f13 { condition: tests.constants.foo == \"A\" or tests.constants.foo == \"FOO\" or tests.constants.foo == \"Foo\" or tests.constants.foo == \"foo \" }\n";
+    int n;
+    int got = rt_run(src, "x", 1, &n);
+    rt_count++;
+    if (got != 1 || n != 9) {
+        fprintf(stderr, "or sets: got %d, %d of 9 rules\n", got, n);
+        rt_failures++;
+    }
+}
+
 static void test_errors(void)
 {
     assert_error("rule t { condition: $a }");
@@ -263,6 +292,7 @@ int main(void)
     test_leading_nul_atoms();
     test_twin_targets();
     test_chain_jump_runs();
+    test_or_sets();
     test_errors();
     test_all_errors();
     test_save_load();
