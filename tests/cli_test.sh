@@ -113,6 +113,14 @@ rule entropyish { condition: math.entropy(0, filesize) >= 0 }
 EOF
 
 # ------------------------------------------------------------------ bundled data
+# guards: a rule whose first condition fails has its strings skipped unless -n shows them
+cat > guarded.yar <<'EOF'
+rule mz_only { strings: $a = "abc" $b = { 61 62 } condition: uint16(0) == 0x5a4d and any of them }
+rule small_only { strings: $c = "abc" $r = /h.l+o/ condition: filesize < 4 and any of them }
+rule uses_dead { strings: $d = "abc" condition: $d and not mz_only and not small_only }
+rule big_enough { strings: $e = "hello" condition: filesize > 4 and $e }
+EOF
+
 printf 'abc a\0b\0c\0 xyz q\nq \x01\x02\x03 hello\xff' > d1.bin
 printf 'abc' | perl -pe 's/(.)/chr(ord($1)^5)/ge' >> d1.bin
 printf 'HeLLo a"b\\c \x00\x01\xff world c2VjcmV0 jdx word words w\0i\0d\0e\0 wide\n' > d2.bin
@@ -165,6 +173,9 @@ run_case all_print -g -m -e -s -L basic.yar d1.bin
 run_case grouped -gmesL basic.yar d1.bin
 run_case long_forms --print-tags --print-meta --print-namespace --print-strings --print-string-length basic.yar d1.bin
 run_case count -c basic.yar d1.bin
+run_case guard_strings -s guarded.yar d1.bin
+run_case guard_negate -n -s guarded.yar d1.bin
+run_case guard_count -c guarded.yar d1.bin
 run_case negate -n basic.yar d1.bin
 run_case negate_print -n -g -m -s basic.yar d1.bin
 run_case negate_count -c -n basic.yar d1.bin

@@ -776,6 +776,11 @@ static int guard_ok(const ks_scanner *s, const rule_guard *g)
     }
 }
 
+int eval_guard_false(const ks_scanner *s, uint32_t ri)
+{
+    return s->guard && !guard_ok(s, &s->guard[ri]);
+}
+
 int eval_rule(ks_scanner *s, uint32_t ri)
 {
     if (s->guard && !guard_ok(s, &s->guard[ri])) return 0;

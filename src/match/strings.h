@@ -121,6 +121,8 @@ typedef struct strings_state {
     match_list *m;               /* per string */
     match_list *pieces;          /* per res index (only chained pieces use it) */
     uint8_t *too_many;           /* per string: hit the match limit */
+    uint8_t *dead;               /* per string: its rule is false whatever it matches (set by the
+                                    scanner for one scan: a failing guard); hits not verified */
     uint32_t nfull;              /* strings with too_many set */
     pf_scratch *scratch;
     int fast;                    /* stop recording a string after its first match */

@@ -33,6 +33,12 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     s->mods = calloc((size_t)t->imports.n + 1, sizeof *s->mods);
     s->decl = calloc((size_t)t->imports.n + 1, sizeof *s->decl);
     s->guard = guards_build(t);
+    s->guarded = calloc((size_t)t->rules.n + 1, sizeof *s->guarded);
+    s->dead = calloc((size_t)t->rules.n + 1, sizeof *s->dead);
+    if (s->guard && s->guarded)
+        for (uint32_t i = 0; i < t->rules.n; i++)
+            if (s->guard[i].kind != G_NONE && t->rules.v[i].nstr)
+                s->guarded[s->nguarded++] = i;
     s->matched = calloc((size_t)t->rules.n + 1, sizeof *s->matched);
     s->rflags = calloc((size_t)t->rules.n + 1, 1);
     if (s->rflags)
@@ -44,7 +50,7 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     s->moddata_len = calloc((size_t)t->imports.n + 1, sizeof *s->moddata_len);
     s->ext = calloc((size_t)t->exts.n + 1, sizeof *s->ext);
     s->scratch = ks_scratch_new();
-    if (rc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->decl || !s->guard || !s->matched || !s->rflags || !s->moddata || !s->mod_failed || !s->moddata_len ||
+    if (rc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->decl || !s->guard || !s->guarded || !s->dead || !s->matched || !s->rflags || !s->moddata || !s->mod_failed || !s->moddata_len ||
         !s->ext || !s->scratch) {
         ks_scanner_destroy(s);
         return rc != KS_OK ? rc : KS_ENOMEM;
@@ -78,6 +84,8 @@ void ks_scanner_destroy(ks_scanner *s)
     if (s->decl) for (uint32_t i = 0; i < t->imports.n; i++) obj_destroy(s->decl[i]);
     free(s->decl);
     free(s->guard);
+    free(s->guarded);
+    free(s->dead);
     free(s->matched);
     free(s->rflags);
     strings_state_free(t, &s->st);
@@ -244,7 +252,23 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
     s->st.fast = (s->flags & KS_SCAN_FAST) != 0;
     memset(s->rule_res, 0, t->rules.n);
 
+    /* Strings of rules that their guard proves false cannot change any result: not verified
+     * (unless non-matching rules are reported, with their strings). On /usr/bin with all of
+     * signature-base, whose Windows rules start with uint16(0) == 0x5A4D, a third of the CPU. */
+    s->ndead = 0;
+    if (s->flags & KS_SCAN_MATCHES_ONLY)
+        for (uint32_t k = 0; k < s->nguarded; k++) {
+            uint32_t ri = s->guarded[k];
+            if (!eval_guard_false(s, ri)) continue;
+            s->dead[s->ndead++] = ri;
+            const ks_rule *ru = &t->rules.v[ri];
+            memset(s->st.dead + ru->str_first, 1, ru->nstr);
+        }
     rc = strings_scan(t, r->srt, &s->st, data, len);
+    for (uint32_t k = 0; k < s->ndead; k++) {
+        const ks_rule *ru = &t->rules.v[s->dead[k]];
+        memset(s->st.dead + ru->str_first, 0, ru->nstr);
+    }
     if (rc != KS_OK) goto out;
     if (scan_expired(s)) { rc = KS_ETIMEOUT; goto out; }
 

@@ -98,6 +98,10 @@ struct ks_scanner {
     const char *target;          /* ks_scanner_scan_file()'s path during that scan, else NULL */
 
     rule_guard *guard;           /* per rule (guards_build) */
+    uint32_t *guarded;           /* rules with a guard and strings */
+    uint32_t nguarded;
+    uint32_t *dead;              /* this scan's rules whose guard failed (strings marked dead) */
+    uint32_t ndead;
     uint32_t *matched;           /* this scan's matched rules, in order */
     uint8_t *rflags;             /* per rule: RF_GLOBAL | RF_PRIVATE (compact copy) */
     call_memo memo[CALL_MEMO];   /* zero-argument calls of this scan */
@@ -108,6 +112,8 @@ enum { RF_GLOBAL = 1, RF_PRIVATE = 2 };
 
 /* Evaluate the condition of rule `ri`; returns 1 matched, 0 not, or a negative KS_E* error. */
 int eval_rule(ks_scanner *s, uint32_t ri);
+/* 1 when rule ri's guard proves it false for the current data (nothing else evaluated). */
+int eval_guard_false(const ks_scanner *s, uint32_t ri);
 /* The tree of import `i` for the current scan, declared and loaded on first use. Returns KS_OK
  * (*out set), KS_ENOMEM, KS_EMODDATA (its -x data is invalid) or KS_ENOMODULE. */
 int scanner_module(ks_scanner *s, uint32_t i, ks_object **out);
