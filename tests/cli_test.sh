@@ -119,6 +119,8 @@ rule mz_only { strings: $a = "abc" $b = { 61 62 } condition: uint16(0) == 0x5a4d
 rule small_only { strings: $c = "abc" $r = /h.l+o/ condition: filesize < 4 and any of them }
 rule uses_dead { strings: $d = "abc" condition: $d and not mz_only and not small_only }
 rule big_enough { strings: $e = "hello" condition: filesize > 4 and $e }
+rule second_guard { strings: $f = "abc" condition: filesize > 4 and uint32(0) == 0x20636261 and $f }
+rule second_fails { strings: $g = "abc" condition: filesize > 4 and uint8(1) == 0x41 and #g > 0 }
 EOF
 
 printf 'abc a\0b\0c\0 xyz q\nq \x01\x02\x03 hello\xff' > d1.bin

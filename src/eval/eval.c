@@ -729,27 +729,36 @@ static int guard_side(const ks_tables *t, const ks_node *x, rule_guard *g)
 
 rule_guard *guards_build(const ks_tables *t)
 {
-    rule_guard *g = calloc((size_t)t->rules.n + 1, sizeof *g);
+    rule_guard *g = calloc(((size_t)t->rules.n + 1) * GUARD_MAX, sizeof *g);
     if (!g) return NULL;
     for (uint32_t ri = 0; ri < t->rules.n; ri++) {
-        uint32_t ni = t->rules.v[ri].cond;
-        for (int d = 0; d < 64 && ni < t->nodes.n && t->nodes.v[ni].op == N_AND; d++)
+        /* the conjuncts in evaluation order: the left spine of the `and` chain, reversed */
+        uint32_t conj[64], nc = 0, ni = t->rules.v[ri].cond;
+        while (nc < 63 && ni < t->nodes.n && t->nodes.v[ni].op == N_AND) {
+            conj[nc++] = t->nodes.v[ni].b;
             ni = t->nodes.v[ni].a;
-        if (ni >= t->nodes.n) continue;
-        const ks_node *n = &t->nodes.v[ni];
-        if (!cmp_op(n->op) || n->a >= t->nodes.n || n->b >= t->nodes.n) continue;
-        const ks_node *l = &t->nodes.v[n->a], *r = &t->nodes.v[n->b];
-        rule_guard x = {0};
-        if (r->op == N_INT && guard_side(t, l, &x)) {
-            x.op = n->op;
-            x.k = r->i;
-        } else if (l->op == N_INT && guard_side(t, r, &x)) {
-            x.op = swap_op(n->op);
-            x.k = l->i;
-        } else {
-            continue;
         }
-        g[ri] = x;
+        if (nc == 63 && ni < t->nodes.n && t->nodes.v[ni].op == N_AND) continue;  /* too deep */
+        conj[nc++] = ni;
+        uint32_t ng = 0;
+        for (uint32_t k = nc; k-- > 0 && ng < GUARD_MAX;) {
+            ni = conj[k];
+            if (ni >= t->nodes.n) break;
+            const ks_node *n = &t->nodes.v[ni];
+            if (!cmp_op(n->op) || n->a >= t->nodes.n || n->b >= t->nodes.n) break;
+            const ks_node *l = &t->nodes.v[n->a], *r = &t->nodes.v[n->b];
+            rule_guard x = {0};
+            if (r->op == N_INT && guard_side(t, l, &x)) {
+                x.op = n->op;
+                x.k = r->i;
+            } else if (l->op == N_INT && guard_side(t, r, &x)) {
+                x.op = swap_op(n->op);
+                x.k = l->i;
+            } else {
+                break;
+            }
+            g[(size_t)ri * GUARD_MAX + ng++] = x;
+        }
     }
     return g;
 }
@@ -778,12 +787,16 @@ static int guard_ok(const ks_scanner *s, const rule_guard *g)
 
 int eval_guard_false(const ks_scanner *s, uint32_t ri)
 {
-    return s->guard && !guard_ok(s, &s->guard[ri]);
+    if (!s->guard) return 0;
+    const rule_guard *g = &s->guard[(size_t)ri * GUARD_MAX];
+    for (int k = 0; k < GUARD_MAX && g[k].kind != G_NONE; k++)
+        if (!guard_ok(s, &g[k])) return 1;
+    return 0;
 }
 
 int eval_rule(ks_scanner *s, uint32_t ri)
 {
-    if (s->guard && !guard_ok(s, &s->guard[ri])) return 0;
+    if (eval_guard_false(s, ri)) return 0;
     ev e = {s, &s->r->t, 0};
     s->eval_depth = 0;
     value v = eval(&e, s->r->t.rules.v[ri].cond);

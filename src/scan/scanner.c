@@ -37,7 +37,7 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     s->dead = calloc((size_t)t->rules.n + 1, sizeof *s->dead);
     if (s->guard && s->guarded)
         for (uint32_t i = 0; i < t->rules.n; i++)
-            if (s->guard[i].kind != G_NONE && t->rules.v[i].nstr)
+            if (s->guard[(size_t)i * GUARD_MAX].kind != G_NONE && t->rules.v[i].nstr)
                 s->guarded[s->nguarded++] = i;
     s->matched = calloc((size_t)t->rules.n + 1, sizeof *s->matched);
     s->rflags = calloc((size_t)t->rules.n + 1, 1);

@@ -32,11 +32,13 @@ typedef struct ext_val {
     size_t slen;
 } ext_val;
 
-/* A rule's guard: the leftmost conjunct of its condition when that is a comparison of a data
- * read at a constant offset (`uint16(0) == 0x5A4D`) or of filesize with an integer constant.
- * Evaluation goes left to right and stops at a false conjunct, so a failing guard means the rule
- * is false with nothing else evaluated; checking the compact guard first spares the walk of the
- * condition tree (and its cache misses) for every file it rules out. */
+/* A rule's guards: the leading conjuncts of its condition (up to GUARD_MAX, in order) that are
+ * comparisons of a data read at a constant offset (`uint16(0) == 0x5A4D`) or of filesize with an
+ * integer constant. Evaluation goes left to right and stops at a false conjunct, and these have
+ * no side effects, so a failing guard means the rule is false with nothing else evaluated;
+ * checking the compact guards first spares the walk of the condition tree (and its cache
+ * misses) for every file they rule out, and the scanner skips the rule's strings. */
+#define GUARD_MAX 3
 enum { G_NONE = 0, G_READ, G_FILESIZE };
 typedef struct rule_guard {
     uint8_t kind;                /* G_* */
@@ -47,7 +49,8 @@ typedef struct rule_guard {
     int64_t k;                   /* the constant */
 } rule_guard;
 
-/* One guard per rule (G_NONE where none applies); free() the result. NULL on OOM. */
+/* GUARD_MAX guards per rule (rule ri's at ri * GUARD_MAX; G_NONE ends a rule's list); free()
+ * the result. NULL on OOM. */
 rule_guard *guards_build(const ks_tables *t);
 
 /* A zero-argument module function's result within one scan (pe.imphash() is called hundreds of
@@ -97,7 +100,7 @@ struct ks_scanner {
     int have_obj;
     const char *target;          /* ks_scanner_scan_file()'s path during that scan, else NULL */
 
-    rule_guard *guard;           /* per rule (guards_build) */
+    rule_guard *guard;           /* GUARD_MAX per rule (guards_build) */
     uint32_t *guarded;           /* rules with a guard and strings */
     uint32_t nguarded;
     uint32_t *dead;              /* this scan's rules whose guard failed (strings marked dead) */
