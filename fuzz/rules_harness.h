@@ -53,8 +53,9 @@ static ks_rules *rh_compile(const uint8_t *src, size_t len)
     return r;
 }
 
-/* Scan data[0..n) (then an empty buffer if `empty`) with a 5-second timeout, then read every
- * rule's info and string ids. */
+/* Scan data[0..n) (then an empty buffer if `empty`) with a 5-second timeout, once reporting
+ * every rule and once matches only (where the strings of rules whose guard fails are skipped),
+ * then read every rule's info and string ids. */
 static void rh_exercise(const ks_rules *r, const uint8_t *data, size_t n, int empty)
 {
     ks_scanner *s = NULL;
@@ -64,6 +65,8 @@ static void rh_exercise(const ks_rules *r, const uint8_t *data, size_t n, int em
         ks_scanner_scan_mem(s, data, n, rh_on_event, &total);
         if (empty)
             ks_scanner_scan_mem(s, (const uint8_t *)"", 0, rh_on_event, &total);
+        ks_scanner_set_flags(s, KS_SCAN_MATCHES_ONLY);
+        ks_scanner_scan_mem(s, data, n, rh_on_event, &total);
         ks_scanner_destroy(s);
     }
     uint32_t nr = ks_rules_count(r);
