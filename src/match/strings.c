@@ -1218,11 +1218,11 @@ int strings_check(const ks_tables *t, const strings_rt *rt)
         uint32_t b = rt->tfirst[a], e = rt->tfirst[a + 1];
         if (rt->tsplit[a] < b || rt->tsplit[a] > e) return 0;
         /* twins as mark_twins sets them: a replayed record must be of the same program */
-        for (uint32_t k = b; k < e; k++) {
+        for (uint32_t k = b, prev = 0; k < e; k++) {
             const pf_target *tg = &rt->targets.v[k];
-            int prev = k > b && same_verification(t, tg - 1, tg);
-            int next = k + 1 < e && same_verification(t, tg, tg + 1);
+            uint32_t next = k + 1 < e && same_verification(t, tg, tg + 1);
             if (tg->twin != ((prev ? TWIN_PREV : 0) | (next ? TWIN_NEXT : 0))) return 0;
+            prev = next;
         }
         for (uint32_t c = rt->cfirst[a]; c < rt->cfirst[a + 1]; c++) {
             const tclass *cl = &rt->classes.v[c];

@@ -61,6 +61,18 @@ static void rt_check(int line, const char *rule, const void *data, size_t len, i
     }
 }
 
+/* Several rules: exactly `want` of them must match. */
+static inline void rt_check_count(int line, const char *rules, const void *data, size_t len, int want)
+{
+    int n;
+    int got = rt_run(rules, data, len, &n);
+    rt_count++;
+    if (got != 1 || n != want) {
+        rt_failures++;
+        fprintf(stderr, "line %d: want %d matching rules, got %d (run %d)\n", line, want, n, got);
+    }
+}
+
 #define assert_true_rule(rule, data) rt_check(__LINE__, rule, data, strlen(data), 1)
 #define assert_false_rule(rule, data) rt_check(__LINE__, rule, data, strlen(data), 0)
 #define assert_true_rule_blob(rule, data, len) rt_check(__LINE__, rule, data, len, 1)

@@ -77,13 +77,7 @@ static void test_repeated_patterns(void)
     const char *two = "rule a { strings: $a = { 61 [300] 62 } condition: $a }\n"
                       "rule b { strings: $a = { 61 [300] 62 } $b = \"zz\" condition: $a and not $b }\n"
                       "rule c { strings: $a = { 61 [300] 62 } condition: #a == 1 and @a[1] == 10 }\n";
-    int n;
-    int got = rt_run(two, data, sizeof data, &n);
-    rt_count++;
-    if (got != 1 || n != 3) {
-        fprintf(stderr, "repeated chained hex: got %d, %d rules\n", got, n);
-        rt_failures++;
-    }
+    rt_check_count(__LINE__, two, data, sizeof data, 3);
     /* a failing pattern fails each time it is used */
     assert_error("rule a { strings: $a = { 61 6 } condition: $a } rule b { strings: $a = { 61 6 } condition: $a }");
 }
@@ -122,13 +116,7 @@ static void test_twin_targets(void)
     memset(data, '.', sizeof data);
     memcpy(data, "xab1cd ab2cd ab34cd ", 20);
     data[319] = 'z';
-    int n;
-    int got = rt_run(src, data, sizeof data, &n);
-    rt_count++;
-    if (got != 1 || n != 7) {
-        fprintf(stderr, "twin targets: got %d, %d of 7 rules\n", got, n);
-        rt_failures++;
-    }
+    rt_check_count(__LINE__, src, data, sizeof data, 7);
 }
 
 /* Runs of long jumps in hex strings: yara 4.2.3 splits at one jump at a time, and the jumps
@@ -176,13 +164,7 @@ static void test_or_sets(void)
         "rule t11 { condition: (tests.foobar(1) == \"a\" or tests.foobar(1) == \"b\" or tests.foobar(1) == \"c\" or tests.foobar(1) == \"d\") or tests.foobar(1) == \"foo\" }\n"
         "rule t12 { condition: tests.string_dict[\"foo\"] == \"a\" or tests.string_dict[\"foo\"] == \"b\" or tests.string_dict[\"foo\"] == \"c\" or tests.string_dict[\"foo\"] == \"foo\" }\n"
         "rule f13 { condition: tests.constants.foo == \"A\" or tests.constants.foo == \"FOO\" or tests.constants.foo == \"Foo\" or tests.constants.foo == \"foo \" }\n";
-    int n;
-    int got = rt_run(src, "x", 1, &n);
-    rt_count++;
-    if (got != 1 || n != 9) {
-        fprintf(stderr, "or sets: got %d, %d of 9 rules\n", got, n);
-        rt_failures++;
-    }
+    rt_check_count(__LINE__, src, "x", 1, 9);
 }
 
 static void test_errors(void)
