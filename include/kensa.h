@@ -176,9 +176,9 @@ enum {
     KS_SCAN_FAST = 1,           /* yara -f: stop searching a string after its first match */
     KS_SCAN_MATCHES_ONLY = 2,   /* report no KS_EV_RULE_NOMATCH events (saves a callback per
                                    rule and scan when non-matching rules are of no interest);
-                                   then the strings of a rule whose first condition (a test of
-                                   filesize or of an integer at a fixed offset, such as
-                                   uint16(0) == 0x5A4D) fails for the data are not verified:
+                                   then the strings of a rule one of whose leading conditions
+                                   (tests of filesize or of an integer at a fixed offset, such
+                                   as uint16(0) == 0x5A4D) fails for the data are not verified:
                                    no event could show them. Unlike yara, no too-many-matches
                                    event is then reported for those strings */
     KS_SCAN_MODULE_EVENTS = 4   /* load every imported module before the rules and report
