@@ -146,6 +146,11 @@ int re_verify(const re_code *c, uint32_t ai, const uint8_t *data, size_t size, s
  */
 int re_fwd_prefix(const re_code *c, uint32_t ai, int form, uint8_t val[8], uint8_t mask[8]);
 
+/* The same straight-line run of `form` from the atom's first byte on, up to `max` bytes
+ * (re_fwd_prefix is this with max 8). */
+int re_fwd_line(const re_code *c, uint32_t ai, int form, uint32_t max, uint8_t *val,
+                uint8_t *mask);
+
 /*
  * The bytes a match must have right before atom `ai` of a plain (not wide) pattern: the
  * straight-line start of its backward program (literal, masked and any bytes, up to `max`), in

@@ -938,7 +938,7 @@ static uint32_t straight_byte(const uint8_t *code, uint32_t len, uint32_t pc, bo
     return sz;
 }
 
-int re_fwd_prefix(const re_code *c, uint32_t ai, int form, uint8_t val[8], uint8_t mask[8])
+int re_fwd_line(const re_code *c, uint32_t ai, int form, uint32_t max, uint8_t *val, uint8_t *mask)
 {
     if (!c || ai >= c->natoms)
         return 0;
@@ -950,8 +950,8 @@ int re_fwd_prefix(const re_code *c, uint32_t ai, int form, uint8_t val[8], uint8
     uint32_t len = c->code_len, pc = at->fwd;
     /* the fast executor compares bytes exactly; the pike one folds case under RE_NOCASE */
     bool fold = !c->fast_hex && (c->flags & RE_NOCASE);
-    int step = form ? 2 : 1, n = 0;
-    while (n + step <= 8) {
+    uint32_t step = form ? 2 : 1, n = 0;
+    while (n + step <= max) {
         uint8_t v, m;
         uint32_t sz = straight_byte(code, len, pc, fold, &v, &m);
         if (sz == 0)
@@ -968,7 +968,12 @@ int re_fwd_prefix(const re_code *c, uint32_t ai, int form, uint8_t val[8], uint8
     }
     while (n > 0 && mask[n - 1] == 0)
         n--;
-    return n;
+    return (int)n;
+}
+
+int re_fwd_prefix(const re_code *c, uint32_t ai, int form, uint8_t val[8], uint8_t mask[8])
+{
+    return re_fwd_line(c, ai, form, 8, val, mask);
 }
 
 int re_bwd_prefix(const re_code *c, uint32_t ai, uint32_t max, uint8_t *val, uint8_t *mask)

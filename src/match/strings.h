@@ -43,8 +43,9 @@ typedef struct pf_target {
                             hits never tie with other atoms' hits (verified at once) */
     uint8_t nf;          /* TG_RE: number of prefix filters (0: none, always verify) */
     uint8_t flen[2];     /* bytes checked by each filter (<= 8) */
-    uint8_t ext;         /* TG_RE: the prefilter pattern is the atom's forward prefix, `ext`
-                            bytes longer than the atom: subtract from the hit's end offset */
+    int8_t ext;          /* TG_RE: the prefilter pattern ends `ext` bytes after the atom (before
+                            it when negative): subtract from the hit's end offset (the atom's
+                            forward prefix, or a window around it: strings.c, line_window) */
     uint8_t twin;        /* TG_RE: TWIN_PREV: verifies as the target before it in its atom's
                             group does (same program, atom, filters), so a hit replays that
                             one's matches; TWIN_NEXT: the target after it is such a twin */

@@ -119,6 +119,32 @@ static void test_twin_targets(void)
     rt_check_count(__LINE__, src, data, sizeof data, 7);
 }
 
+/* One-atom regex/hex strings searched through the rarest window of the straight-line bytes
+ * around their atom (strings.c, line_window): before the atom (a), after it (b), starting with
+ * NULs (c, regex database), caseless (d), wide (e), a window found where the data ends before
+ * the atom would (f), and a window bounded by a jump (g). Checked against yara 4.2.3: all seven
+ * rules match. */
+static void test_line_windows(void)
+{
+    const char *src =
+        "rule a { strings: $a = { c6 45 e8 65 c6 45 e9 70 c6 45 ea 74 c6 45 eb 5f } condition: #a == 1 and @a[1] == 0 and !a[1] == 16 }\n"
+        "rule b { strings: $b = { 48 8B 05 ?? ?? ?? ?? 48 89 44 24 ?? 48 8B 05 } condition: #b == 1 and @b[1] == 30 and !b[1] == 15 }\n"
+        "rule c { strings: $c = { C7 ?? 24 ?? 00 00 00 00 89 44 24 ?? C7 ?? 24 } condition: #c == 1 and @c[1] == 60 and !c[1] == 15 }\n"
+        "rule d { strings: $d = /app_web_[a-z0-9]{7,8}\\.dll/ nocase condition: #d == 1 and @d[1] == 100 and !d[1] == 19 }\n"
+        "rule e { strings: $e = /Abcdefgh[0-9]/ wide condition: #e == 1 and @e[1] == 130 and !e[1] == 18 }\n"
+        "rule f { strings: $f = { AA BB CC DD EE FF 01 02 ?? 05 06 } condition: #f == 0 }\n"
+        "rule g { strings: $g = { 45 e9 70 c6 [1-6] eb 5f } condition: #g == 1 and @g[1] == 5 }\n";
+    char d[200];
+    memset(d, '.', sizeof d);
+    memcpy(d, "\xc6\x45\xe8\x65\xc6\x45\xe9\x70\xc6\x45\xea\x74\xc6\x45\xeb\x5f", 16);
+    memcpy(d + 30, "\x48\x8b\x05\x11\x22\x33\x44\x48\x89\x44\x24\x55\x48\x8b\x05", 15);
+    memcpy(d + 60, "\xc7\xc2\x24\x26\x00\x00\x00\x00\x89\x44\x24\x8b\xc7\xe1\x24", 15);
+    memcpy(d + 100, "APP_web_abc1234.DLL", 19);
+    memcpy(d + 130, "A\0b\0c\0d\0e\0f\0g\0h\0" "7\0", 18);
+    memcpy(d + 192, "\xaa\xbb\xcc\xdd\xee\xff\x01\x02", 8);
+    rt_check_count(__LINE__, src, d, sizeof d, 7);
+}
+
 /* Runs of long jumps in hex strings: yara 4.2.3 splits at one jump at a time, and the jumps
  * between two split points form a piece with no bytes, which matches one byte when it is a
  * single jump starting at 1 and never otherwise (re_parse.c, flush_jumps). Verdicts and
@@ -274,6 +300,7 @@ int main(void)
     test_leading_nul_atoms();
     test_twin_targets();
     test_chain_jump_runs();
+    test_line_windows();
     test_or_sets();
     test_errors();
     test_all_errors();
