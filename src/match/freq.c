@@ -11,16 +11,17 @@
 
 #include "match/freq_table.h"
 
-static int pair_cost(uint8_t a, uint8_t b)
+#include <pthread.h>
+
+/* The pair costs as one 64 KB table, built on first use (the generated tables keep only the
+ * listed pairs) */
+static uint8_t dense[65536];
+static pthread_once_t dense_once = PTHREAD_ONCE_INIT;
+
+static void dense_init(void)
 {
-    uint32_t key = (uint32_t)a << 8 | b, lo = 0, hi = FREQ_NPAIRS;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (freq_pair_key[mid] < key) lo = mid + 1;
-        else hi = mid;
-    }
-    if (lo < FREQ_NPAIRS && freq_pair_key[lo] == key) return freq_pair_cost[lo];
-    return freq_rest[a];
+    for (uint32_t k = 0; k < 65536; k++) dense[k] = freq_rest[k >> 8];
+    for (uint32_t i = 0; i < FREQ_NPAIRS; i++) dense[freq_pair_key[i]] = freq_pair_cost[i];
 }
 
 static int is_fold(uint8_t v, uint8_t m)
@@ -29,18 +30,27 @@ static int is_fold(uint8_t v, uint8_t m)
     return m == 0xDF && u >= 'A' && u <= 'Z';
 }
 
+/* a letter of either case: costed as its lower case (the commoner one in text), one bit cheaper
+ * for matching twice the bytes */
+int freq_byte(uint8_t v, uint8_t m)
+{
+    if (is_fold(v, m)) return freq_uni[v | 0x20] - 4;
+    return freq_uni[v];
+}
+
+int freq_pair(uint8_t a, uint8_t ma, uint8_t b, uint8_t mb)
+{
+    pthread_once(&dense_once, dense_init);
+    int fb = is_fold(b, mb);
+    if (is_fold(a, ma)) a |= 0x20;
+    if (fb) b |= 0x20;
+    return dense[(uint32_t)a << 8 | b] - (fb ? 4 : 0);
+}
+
 int freq_cost(const uint8_t *v, const uint8_t *mask, uint32_t n)
 {
     if (n == 0) return 0;
-    /* a letter of either case: costed as its lower case (the commoner one in text), one bit
-     * cheaper for matching twice the bytes */
-    uint8_t prev = is_fold(v[0], mask[0]) ? (uint8_t)(v[0] | 0x20) : v[0];
-    int c = freq_uni[prev] - (is_fold(v[0], mask[0]) ? 4 : 0);
-    for (uint32_t i = 1; i < n; i++) {
-        int f = is_fold(v[i], mask[i]);
-        uint8_t b = f ? (uint8_t)(v[i] | 0x20) : v[i];
-        c += pair_cost(prev, b) - (f ? 4 : 0);
-        prev = b;
-    }
+    int c = freq_byte(v[0], mask[0]);
+    for (uint32_t i = 1; i < n; i++) c += freq_pair(v[i - 1], mask[i - 1], v[i], mask[i]);
     return c < 0 ? 0 : c;
 }

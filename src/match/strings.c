@@ -79,37 +79,31 @@ typedef VEC(pending) pending_vec;
 
 /* ------------------------------------------------------------------ variants of text strings */
 
-/* Score of a literal atom window: rare bytes count more; NUL, FF, space, NOP, INT3 and
- * repeated bytes count little (they hit everywhere in real files). Per byte: 1 for one of those
- * five values, else 2 if the byte occurred earlier in the window, else 4. */
-static const uint8_t common_lit[256] = {[0x00] = 1, [0x20] = 1, [0x90] = 1, [0xCC] = 1, [0xFF] = 1};
-
-static inline int common_lit_byte(uint8_t c) { return common_lit[c]; }
-
-/* Offset of the first window of w bytes (1 <= w <= len) with the highest score. The score is
- * kept while sliding: #common + 2 * #other + 2 * #distinct other values (an other value scores
- * 4 once and 2 for each repeat), so each step costs O(1). */
-static uint32_t best_window(const uint8_t *b, uint32_t len, uint32_t w)
+/* Offset of the rarest window of w bytes (1 <= w <= len) by the byte-pair model (freq_cost;
+ * letters of a caseless variant count in either case). A window starting with NUL is taken only
+ * when every window does: the literal database searches what follows the NULs (prefilter.c,
+ * lit_form_of), so such a window is no rarer than the one after it. Over /usr/bin this model
+ * picked `ernalurl` rather than `internal` for "internalurl". */
+static uint32_t best_window(const uint8_t *b, uint32_t len, uint32_t w, int nocase)
 {
     if (w >= len) return 0;
-    uint8_t cnt[256];
-    memset(cnt, 0, sizeof cnt);
-    uint32_t common = 0, other = 0, distinct = 0;
-    for (uint32_t i = 0; i < w; i++) {
-        if (common_lit_byte(b[i])) { common++; continue; }
-        other++;
-        if (cnt[b[i]]++ == 0) distinct++;
+    /* the window's pair costs are kept as a running sum while it slides */
+#define WMASK(c) (nocase && ((c) & 0xDF) >= 'A' && ((c) & 0xDF) <= 'Z' ? 0xDF : 0xFF)
+    int pairs = 0;
+    for (uint32_t k = 1; k < w; k++) pairs += freq_pair(b[k - 1], WMASK(b[k - 1]), b[k], WMASK(b[k]));
+    uint32_t best = 0;
+    int bs = -1, bnul = 1;
+    for (uint32_t i = 0; i + w <= len; i++) {
+        if (i > 0) {
+            pairs -= freq_pair(b[i - 1], WMASK(b[i - 1]), b[i], WMASK(b[i]));
+            pairs += freq_pair(b[i + w - 2], WMASK(b[i + w - 2]), b[i + w - 1], WMASK(b[i + w - 1]));
+        }
+        int nul = b[i] == 0;
+        if (nul && !bnul) continue;
+        int sc = freq_byte(b[i], WMASK(b[i])) + pairs;
+        if (sc > bs || (bnul && !nul)) { bs = sc; best = i; bnul = nul; }
     }
-    uint32_t best = 0, bs = common + 2 * other + 2 * distinct;
-    for (uint32_t i = 1; i + w <= len; i++) {
-        uint8_t out = b[i - 1], in = b[i + w - 1];
-        if (common_lit_byte(out)) common--;
-        else { other--; if (--cnt[out] == 0) distinct--; }
-        if (common_lit_byte(in)) common++;
-        else { other++; if (cnt[in]++ == 0) distinct++; }
-        uint32_t sc = common + 2 * other + 2 * distinct;
-        if (sc > bs) { bs = sc; best = i; }
-    }
+#undef WMASK
     return best;
 }
 
@@ -132,7 +126,7 @@ static int add_variant(strings_rt *rt, atom_map *am, pending_vec *pend, uint32_t
     pf_atom a;
     memset(&a, 0, sizeof a);
     a.len = len < LIT_ATOM_MAX ? len : LIT_ATOM_MAX;
-    uint32_t back = best_window(b, len, a.len);
+    uint32_t back = best_window(b, len, a.len, nocase);
     memcpy(a.bytes, b + back, a.len);
     memset(a.mask, 0xFF, a.len);
     a.nocase = (uint32_t)nocase;
