@@ -785,12 +785,63 @@ static int guard_ok(const ks_scanner *s, const rule_guard *g)
     }
 }
 
+static int guard_cmp(const rule_guard *a, const rule_guard *b)
+{
+    if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
+    if (a->rd != b->rd) return a->rd < b->rd ? -1 : 1;
+    if (a->op != b->op) return a->op < b->op ? -1 : 1;
+    if (a->off != b->off) return a->off < b->off ? -1 : 1;
+    if (a->k != b->k) return a->k < b->k ? -1 : 1;
+    return 0;
+}
+
+typedef struct guard_at { rule_guard g; uint32_t pos; } guard_at;
+
+static int guard_at_cmp(const void *x, const void *y)
+{
+    const guard_at *a = x, *b = y;
+    int c = guard_cmp(&a->g, &b->g);
+    return c ? c : (a->pos < b->pos ? -1 : a->pos > b->pos);
+}
+
+int guards_index(ks_scanner *s)
+{
+    const ks_tables *t = &s->r->t;
+    size_t n = (size_t)t->rules.n * GUARD_MAX;
+    guard_at *v = malloc((n + 1) * sizeof *v);
+    s->gid = malloc((n + 1) * sizeof *s->gid);
+    s->uguard = malloc((n + 1) * sizeof *s->uguard);
+    s->gfalse = calloc(n + 1, 1);
+    if (!v || !s->gid || !s->uguard || !s->gfalse) { free(v); return KS_ENOMEM; }
+    size_t nv = 0;
+    for (size_t i = 0; i < n; i++) {
+        s->gid[i] = UINT32_MAX;
+        if (s->guard[i].kind == G_NONE) continue;
+        v[nv].g = s->guard[i];
+        v[nv++].pos = (uint32_t)i;
+    }
+    qsort(v, nv, sizeof *v, guard_at_cmp);
+    s->nuguard = 0;
+    for (size_t k = 0; k < nv; k++) {
+        if (k == 0 || guard_cmp(&s->uguard[s->nuguard - 1], &v[k].g) != 0)
+            s->uguard[s->nuguard++] = v[k].g;
+        s->gid[v[k].pos] = s->nuguard - 1;
+    }
+    free(v);
+    return KS_OK;
+}
+
+void guards_eval(ks_scanner *s)
+{
+    for (uint32_t u = 0; u < s->nuguard; u++) s->gfalse[u] = !guard_ok(s, &s->uguard[u]);
+}
+
 int eval_guard_false(const ks_scanner *s, uint32_t ri)
 {
-    if (!s->guard) return 0;
-    const rule_guard *g = &s->guard[(size_t)ri * GUARD_MAX];
-    for (int k = 0; k < GUARD_MAX && g[k].kind != G_NONE; k++)
-        if (!guard_ok(s, &g[k])) return 1;
+    if (!s->gid) return 0;
+    const uint32_t *g = &s->gid[(size_t)ri * GUARD_MAX];
+    for (int k = 0; k < GUARD_MAX && g[k] != UINT32_MAX; k++)
+        if (s->gfalse[g[k]]) return 1;
     return 0;
 }
 

@@ -33,6 +33,7 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     s->mods = calloc((size_t)t->imports.n + 1, sizeof *s->mods);
     s->decl = calloc((size_t)t->imports.n + 1, sizeof *s->decl);
     s->guard = guards_build(t);
+    int grc = s->guard ? guards_index(s) : KS_ENOMEM;
     s->guarded = calloc((size_t)t->rules.n + 1, sizeof *s->guarded);
     s->dead = calloc((size_t)t->rules.n + 1, sizeof *s->dead);
     if (s->guard && s->guarded)
@@ -50,7 +51,7 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     s->moddata_len = calloc((size_t)t->imports.n + 1, sizeof *s->moddata_len);
     s->ext = calloc((size_t)t->exts.n + 1, sizeof *s->ext);
     s->scratch = ks_scratch_new();
-    if (rc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->decl || !s->guard || !s->guarded || !s->dead || !s->matched || !s->rflags || !s->moddata || !s->mod_failed || !s->moddata_len ||
+    if (rc != KS_OK || grc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->decl || !s->guard || !s->guarded || !s->dead || !s->matched || !s->rflags || !s->moddata || !s->mod_failed || !s->moddata_len ||
         !s->ext || !s->scratch) {
         ks_scanner_destroy(s);
         return rc != KS_OK ? rc : KS_ENOMEM;
@@ -86,6 +87,9 @@ void ks_scanner_destroy(ks_scanner *s)
     free(s->guard);
     free(s->guarded);
     free(s->dead);
+    free(s->uguard);
+    free(s->gid);
+    free(s->gfalse);
     free(s->matched);
     free(s->rflags);
     strings_state_free(t, &s->st);
@@ -255,6 +259,7 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
     /* Strings of rules that their guard proves false cannot change any result: not verified
      * (unless non-matching rules are reported, with their strings). On /usr/bin with all of
      * signature-base, whose Windows rules start with uint16(0) == 0x5A4D, a third of the CPU. */
+    guards_eval(s);
     s->ndead = 0;
     if (s->flags & KS_SCAN_MATCHES_ONLY)
         for (uint32_t k = 0; k < s->nguarded; k++) {

@@ -53,6 +53,13 @@ typedef struct rule_guard {
  * the result. NULL on OOM. */
 rule_guard *guards_build(const ks_tables *t);
 
+/* The distinct guards of s->guard (thousands of rules share `uint16(0) == 0x5A4D` and a few
+ * filesize bounds): s->uguard[0 .. nuguard), s->gid mapping each rule's guards to them
+ * (UINT32_MAX: none), s->gfalse their per-scan results. KS_OK or KS_ENOMEM. */
+int guards_index(ks_scanner *s);
+/* Evaluate the distinct guards for the current data (start of every scan). */
+void guards_eval(ks_scanner *s);
+
 /* A zero-argument module function's result within one scan (pe.imphash() is called hundreds of
  * times per file by signature-base); valid while `gen` equals the scanner's scan_gen. */
 #define CALL_MEMO 16
@@ -101,6 +108,10 @@ struct ks_scanner {
     const char *target;          /* ks_scanner_scan_file()'s path during that scan, else NULL */
 
     rule_guard *guard;           /* GUARD_MAX per rule (guards_build) */
+    rule_guard *uguard;          /* the distinct ones (guards_index) */
+    uint32_t nuguard;
+    uint32_t *gid;               /* GUARD_MAX per rule: index in uguard, UINT32_MAX for none */
+    uint8_t *gfalse;             /* per distinct guard: 1 when false for this scan's data */
     uint32_t *guarded;           /* rules with a guard and strings */
     uint32_t nguarded;
     uint32_t *dead;              /* this scan's rules whose guard failed (strings marked dead) */
