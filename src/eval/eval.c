@@ -677,7 +677,7 @@ static value eval(ev *e, uint32_t ni)
     case N_FIELD: {
         value b = eval(e, n->a);
         if (b.t == VO && obj_type_of(b.o) == OBJ_STRUCT)
-            r = from_obj(obj_field(b.o, (const char *)e->t->pool.v + n->i));
+            r = from_obj(obj_field_hint(b.o, (const char *)e->t->pool.v + n->i, &s->fhint[ni]));
         break;
     }
     case N_INDEX: {

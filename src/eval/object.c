@@ -858,6 +858,19 @@ ks_object *obj_field(const ks_object *s, const char *name)
     return NULL;
 }
 
+ks_object *obj_field_hint(const ks_object *s, const char *name, uint32_t *hint)
+{
+    if (!s || s->type != OBJ_STRUCT || !name)
+        return NULL;
+    size_t h = *hint;
+    if (h < s->u.st.n && strcmp(s->u.st.v[h]->name, name) == 0)
+        return s->u.st.v[h];
+    ks_object *o = obj_field(s, name);
+    if (o)
+        *hint = (uint32_t)s->u.st.hint;
+    return o;
+}
+
 int64_t obj_field_count(const ks_object *s)
 {
     return (s && s->type == OBJ_STRUCT) ? (int64_t)s->u.st.n : 0;

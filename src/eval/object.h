@@ -145,6 +145,9 @@ obj_type obj_type_of(const ks_object *o);
 const char *obj_name(const ks_object *o);
 /* struct field by name (NULL if none) */
 ks_object *obj_field(const ks_object *s, const char *name);
+/* The same, trying position *hint first and leaving the found one's position there: a caller
+ * that looks up one name in same-shaped structs again and again keeps one hint per site. */
+ks_object *obj_field_hint(const ks_object *s, const char *name, uint32_t *hint);
 /* struct fields by position, in declaration order (functions included); NULL past the end */
 int64_t obj_field_count(const ks_object *s);
 ks_object *obj_field_at(const ks_object *s, int64_t i);

@@ -39,8 +39,10 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     if (s->guard && s->guarded)
         for (uint32_t i = 0; i < t->rules.n; i++)
             if (s->guard[(size_t)i * GUARD_MAX].kind != G_NONE && t->rules.v[i].nstr)
-                s->guarded[s->nguarded++] = i;
+                s->guarded[s->nguarded++] = (struct guarded_rule){i, t->rules.v[i].str_first,
+                                                                  t->rules.v[i].nstr};
     s->matched = calloc((size_t)t->rules.n + 1, sizeof *s->matched);
+    s->fhint = calloc((size_t)t->nodes.n + 1, sizeof *s->fhint);
     s->rflags = calloc((size_t)t->rules.n + 1, 1);
     if (s->rflags)
         for (uint32_t i = 0; i < t->rules.n; i++)
@@ -51,7 +53,7 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     s->moddata_len = calloc((size_t)t->imports.n + 1, sizeof *s->moddata_len);
     s->ext = calloc((size_t)t->exts.n + 1, sizeof *s->ext);
     s->scratch = ks_scratch_new();
-    if (rc != KS_OK || grc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->decl || !s->guard || !s->guarded || !s->dead || !s->matched || !s->rflags || !s->moddata || !s->mod_failed || !s->moddata_len ||
+    if (rc != KS_OK || grc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->decl || !s->guard || !s->guarded || !s->dead || !s->matched || !s->fhint || !s->rflags || !s->moddata || !s->mod_failed || !s->moddata_len ||
         !s->ext || !s->scratch) {
         ks_scanner_destroy(s);
         return rc != KS_OK ? rc : KS_ENOMEM;
@@ -90,6 +92,7 @@ void ks_scanner_destroy(ks_scanner *s)
     free(s->uguard);
     free(s->gid);
     free(s->gfalse);
+    free(s->fhint);
     free(s->matched);
     free(s->rflags);
     strings_state_free(t, &s->st);
@@ -263,16 +266,15 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
     s->ndead = 0;
     if (s->flags & KS_SCAN_MATCHES_ONLY)
         for (uint32_t k = 0; k < s->nguarded; k++) {
-            uint32_t ri = s->guarded[k];
-            if (!eval_guard_false(s, ri)) continue;
-            s->dead[s->ndead++] = ri;
-            const ks_rule *ru = &t->rules.v[ri];
-            memset(s->st.dead + ru->str_first, 1, ru->nstr);
+            const struct guarded_rule *g = &s->guarded[k];
+            if (!eval_guard_false(s, g->rule)) continue;
+            s->dead[s->ndead++] = k;
+            memset(s->st.dead + g->str_first, 1, g->nstr);
         }
     rc = strings_scan(t, r->srt, &s->st, data, len);
     for (uint32_t k = 0; k < s->ndead; k++) {
-        const ks_rule *ru = &t->rules.v[s->dead[k]];
-        memset(s->st.dead + ru->str_first, 0, ru->nstr);
+        const struct guarded_rule *g = &s->guarded[s->dead[k]];
+        memset(s->st.dead + g->str_first, 0, g->nstr);
     }
     if (rc != KS_OK) goto out;
     if (scan_expired(s)) { rc = KS_ETIMEOUT; goto out; }

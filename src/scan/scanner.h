@@ -112,9 +112,14 @@ struct ks_scanner {
     uint32_t nuguard;
     uint32_t *gid;               /* GUARD_MAX per rule: index in uguard, UINT32_MAX for none */
     uint8_t *gfalse;             /* per distinct guard: 1 when false for this scan's data */
-    uint32_t *guarded;           /* rules with a guard and strings */
+    uint32_t *fhint;             /* per condition node: the member position its field access
+                                    found last (obj_field_hint) */
+    struct guarded_rule { uint32_t rule, str_first, nstr; } *guarded;
+                                 /* rules with a guard and strings (a compact copy: read for
+                                    every file) */
     uint32_t nguarded;
-    uint32_t *dead;              /* this scan's rules whose guard failed (strings marked dead) */
+    uint32_t *dead;              /* this scan's guarded[] entries whose guard failed (strings
+                                    marked dead) */
     uint32_t ndead;
     uint32_t *matched;           /* this scan's matched rules, in order */
     uint8_t *rflags;             /* per rule: RF_GLOBAL | RF_PRIVATE (compact copy) */
