@@ -16,15 +16,18 @@
 
 #include "kensa.h"
 
+/* The databases, by index: regex, literal, gated regex (stored in this order; scanned regex,
+ * gated, literal). */
+enum { PF_RE, PF_LIT, PF_GATED, PF_NDB };
+
 struct pf_db {
-    hs_database_t *db;    /* regex database; NULL when it has no atoms */
-    hs_database_t *lit;   /* pure-literal database; NULL when it has no atoms */
+    hs_database_t *h[PF_NDB];   /* NULL when the database has no atoms */
+    uint32_t max_len[PF_NDB];   /* longest atom of each (the overlap of 4 GiB chunks) */
     uint32_t natoms;      /* ids reported are below this (others are ignored) */
-    uint32_t max_len, lit_max_len;
     uint8_t *delta;       /* per atom id: bytes from the end of its literal pattern to the end
                              of the atom (masked atoms searched by an exact run inside them) */
-    char *ser[2];         /* pf_read: the stored regex/literal databases until pf_open */
-    uint32_t ser_len[2];
+    char *ser[PF_NDB];    /* pf_read: the stored databases until pf_open */
+    uint32_t ser_len[PF_NDB];
 };
 
 /* A literal-database hit whose atom ends after the run that was found (delta > 0), held until
@@ -127,12 +130,13 @@ static int compile_err(hs_compile_error_t *ce, char *err, size_t errlen)
     return KS_EINTERNAL;
 }
 
-/* The regex database's compile, run on its own thread when pf_build may use two. */
+/* The regex databases' compile (plain and gated, one after the other), run on its own thread
+ * when pf_build may use two. */
 typedef struct re_job {
-    const char *const *pats;
-    const unsigned *flags, *ids;
-    uint32_t n;
-    hs_database_t *db;
+    const char *const *pats[2];
+    const unsigned *flags[2], *ids[2];
+    uint32_t n[2];
+    hs_database_t *db[2];
     hs_compile_error_t *ce;
     hs_error_t rc;
 } re_job;
@@ -140,7 +144,11 @@ typedef struct re_job {
 static void *re_compile_job(void *arg)
 {
     re_job *j = arg;
-    j->rc = hs_compile_multi(j->pats, j->flags, j->ids, j->n, HS_MODE_BLOCK, NULL, &j->db, &j->ce);
+    j->rc = HS_SUCCESS;
+    for (int k = 0; k < 2 && j->rc == HS_SUCCESS; k++)
+        if (j->n[k])
+            j->rc = hs_compile_multi(j->pats[k], j->flags[k], j->ids[k], j->n[k], HS_MODE_BLOCK,
+                                     NULL, &j->db[k], &j->ce);
     return NULL;
 }
 
@@ -152,6 +160,7 @@ int pf_build(const pf_atom *atoms, uint32_t n, int threads, pf_db **out, char *e
     *out = db;
     db->natoms = n;
     if (n == 0) return KS_OK;
+    /* regex patterns: plain ones from the front of pats, gated ones from the back */
     char **pats = calloc(n, sizeof *pats);
     unsigned *flags = calloc(n, sizeof *flags);
     unsigned *ids = calloc(n, sizeof *ids);
@@ -159,7 +168,7 @@ int pf_build(const pf_atom *atoms, uint32_t n, int threads, pf_db **out, char *e
     unsigned *lflags = calloc(n, sizeof *lflags);
     unsigned *lids = calloc(n, sizeof *lids);
     size_t *llens = calloc(n, sizeof *llens);
-    uint32_t nr = 0, nl = 0;
+    uint32_t nr = 0, ng = 0, nl = 0;
     int rc = KS_OK;
     if (!pats || !flags || !ids || !lpats || !lflags || !lids || !llens) { rc = KS_ENOMEM; goto out; }
     db->delta = calloc(n, 1);
@@ -173,32 +182,45 @@ int pf_build(const pf_atom *atoms, uint32_t n, int threads, pf_db **out, char *e
             lflags[nl] = f.caseless ? HS_FLAG_CASELESS : 0;
             lids[nl++] = i;
             db->delta[i] = (uint8_t)(a->len - (f.start + f.len));
-            if (a->len > db->lit_max_len) db->lit_max_len = a->len;
+            if (a->len > db->max_len[PF_LIT]) db->max_len[PF_LIT] = a->len;
             continue;
         }
         size_t cap = 16;
         for (uint32_t k = 0; k < a->len; k++) cap += a->mask[k] == 0xFF || a->mask[k] == 0 ? 4 : 4 * 256 + 2;
         char *pt = malloc(cap + 1);
         if (!pt) { rc = KS_ENOMEM; goto out; }
-        pats[nr] = pt;
+        uint32_t slot = a->gated ? n - 1 - ng++ : nr++;
+        pats[slot] = pt;
         size_t p = 0;
         for (uint32_t k = 0; k < a->len; k++) p += byte_pattern(pt + p, a->bytes[k], a->mask[k]);
         pt[p] = 0;
-        flags[nr] = HS_FLAG_DOTALL | (a->nocase ? HS_FLAG_CASELESS : 0);
-        ids[nr++] = i;
-        if (a->len > db->max_len) db->max_len = a->len;
+        flags[slot] = HS_FLAG_DOTALL | (a->nocase ? HS_FLAG_CASELESS : 0);
+        ids[slot] = i;
+        int which = a->gated ? PF_GATED : PF_RE;
+        if (a->len > db->max_len[which]) db->max_len[which] = a->len;
     }
     hs_compile_error_t *ce = NULL;
-    re_job job = {(const char *const *)pats, flags, ids, nr, NULL, NULL, HS_SUCCESS};
+    re_job job;
+    memset(&job, 0, sizeof job);
+    job.pats[0] = (const char *const *)pats;
+    job.flags[0] = flags;
+    job.ids[0] = ids;
+    job.n[0] = nr;
+    job.pats[1] = (const char *const *)pats + (n - ng);
+    job.flags[1] = flags + (n - ng);
+    job.ids[1] = ids + (n - ng);
+    job.n[1] = ng;
     pthread_t th;
-    int threaded = nr && nl && threads >= 2 && pthread_create(&th, NULL, re_compile_job, &job) == 0;
-    if (nr && !threaded) re_compile_job(&job);
+    int threaded = (nr || ng) && nl && threads >= 2 &&
+                   pthread_create(&th, NULL, re_compile_job, &job) == 0;
+    if ((nr || ng) && !threaded) re_compile_job(&job);
     hs_error_t lrc = HS_SUCCESS;
     if (nl && (threaded || job.rc == HS_SUCCESS))
-        lrc = hs_compile_lit_multi(lpats, lflags, lids, llens, nl, HS_MODE_BLOCK, NULL, &db->lit,
-                                   &ce);
+        lrc = hs_compile_lit_multi(lpats, lflags, lids, llens, nl, HS_MODE_BLOCK, NULL,
+                                   &db->h[PF_LIT], &ce);
     if (threaded) pthread_join(th, NULL);
-    db->db = job.db;
+    db->h[PF_RE] = job.db[0];
+    db->h[PF_GATED] = job.db[1];
     if (job.rc != HS_SUCCESS) {
         rc = compile_err(job.ce, err, errlen);
         if (ce) hs_free_compile_error(ce);
@@ -206,7 +228,10 @@ int pf_build(const pf_atom *atoms, uint32_t n, int threads, pf_db **out, char *e
         rc = compile_err(ce, err, errlen);
     }
 out:
-    if (pats) for (uint32_t i = 0; i < nr; i++) free(pats[i]);
+    if (pats) {
+        for (uint32_t i = 0; i < nr; i++) free(pats[i]);
+        for (uint32_t i = 0; i < ng; i++) free(pats[n - 1 - i]);
+    }
     free(pats);
     free(flags);
     free(ids);
@@ -221,11 +246,11 @@ out:
 void pf_free(pf_db *db)
 {
     if (!db) return;
-    if (db->db) hs_free_database(db->db);
-    if (db->lit) hs_free_database(db->lit);
+    for (int k = 0; k < PF_NDB; k++) {
+        if (db->h[k]) hs_free_database(db->h[k]);
+        free(db->ser[k]);
+    }
     free(db->delta);
-    free(db->ser[0]);
-    free(db->ser[1]);
     free(db);
 }
 
@@ -233,12 +258,12 @@ int pf_scratch_alloc(const pf_db *db, pf_scratch **out)
 {
     pf_scratch *s = calloc(1, sizeof *s);
     if (!s) return KS_ENOMEM;
-    if ((db->db && hs_alloc_scratch(db->db, &s->s) != HS_SUCCESS) ||
-        (db->lit && hs_alloc_scratch(db->lit, &s->s) != HS_SUCCESS)) {
-        if (s->s) hs_free_scratch(s->s);
-        free(s);
-        return KS_ENOMEM;
-    }
+    for (int k = 0; k < PF_NDB; k++)
+        if (db->h[k] && hs_alloc_scratch(db->h[k], &s->s) != HS_SUCCESS) {
+            if (s->s) hs_free_scratch(s->s);
+            free(s);
+            return KS_ENOMEM;
+        }
     *out = s;
     return KS_OK;
 }
@@ -355,12 +380,17 @@ static int scan_one(const pf_db *db, const hs_database_t *hdb, uint32_t max_len,
     }
 }
 
-int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, pf_hit_fn fn, void *ud)
+int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, int gate_open,
+            pf_hit_fn fn, void *ud)
 {
     if (len == 0) return KS_OK;
+    static const int order[PF_NDB] = {PF_RE, PF_GATED, PF_LIT};
     int r = 0;
-    if (db->db) r = scan_one(db, db->db, db->max_len, s, data, len, fn, ud);
-    if (r == 0 && db->lit) r = scan_one(db, db->lit, db->lit_max_len, s, data, len, fn, ud);
+    for (int k = 0; k < PF_NDB && r == 0; k++) {
+        int w = order[k];
+        if (!db->h[w] || (w == PF_GATED && !gate_open)) continue;
+        r = scan_one(db, db->h[w], db->max_len[w], s, data, len, fn, ud);
+    }
     return r == -2 ? KS_ENOMEM : r < 0 ? KS_EINTERNAL : KS_OK;
 }
 
@@ -371,14 +401,12 @@ const char *pf_version(void) { return hs_version(); }
 int pf_write(ser_w *w, const pf_db *db)
 {
     ser_put_u32(w, db->natoms);
-    ser_put_u32(w, db->max_len);
-    ser_put_u32(w, db->lit_max_len);
+    for (int k = 0; k < PF_NDB; k++) ser_put_u32(w, db->max_len[k]);
     ser_put_array(w, db->delta, 1, db->delta ? db->natoms : 0);
-    const hs_database_t *h[2] = {db->db, db->lit};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < PF_NDB; k++) {
         char *bytes = NULL;
         size_t n = 0;
-        if (h[k] && hs_serialize_database(h[k], &bytes, &n) != HS_SUCCESS) return KS_ENOMEM;
+        if (db->h[k] && hs_serialize_database(db->h[k], &bytes, &n) != HS_SUCCESS) return KS_ENOMEM;
         if (n > UINT32_MAX) { free(bytes); return KS_ELIMIT; }
         ser_put_array(w, bytes, 1, (uint32_t)n);
         free(bytes);    /* hs_serialize_database allocates with the default (malloc) allocator */
@@ -392,14 +420,16 @@ int pf_read(ser_r *r, uint32_t natoms, pf_db **out)
     pf_db *db = calloc(1, sizeof *db);
     if (!db) { r->err = KS_ENOMEM; return KS_ENOMEM; }
     db->natoms = ser_get_u32(r);
-    db->max_len = ser_get_u32(r);
-    db->lit_max_len = ser_get_u32(r);
+    for (int k = 0; k < PF_NDB; k++) db->max_len[k] = ser_get_u32(r);
     uint32_t nd;
     db->delta = ser_get_array(r, 1, &nd, natoms, 0);
-    for (int k = 0; k < 2; k++) db->ser[k] = ser_get_array(r, 1, &db->ser_len[k], UINT32_MAX, 0);
+    for (int k = 0; k < PF_NDB; k++) db->ser[k] = ser_get_array(r, 1, &db->ser_len[k], UINT32_MAX, 0);
     if (!r->err) {
-        int ok = db->natoms == natoms && nd == natoms && db->max_len <= PF_MAX_ATOM &&
-                 db->lit_max_len <= PF_MAX_ATOM && (natoms || (!db->ser_len[0] && !db->ser_len[1]));
+        int ok = db->natoms == natoms && nd == natoms;
+        for (int k = 0; k < PF_NDB; k++) {
+            ok = ok && db->max_len[k] <= PF_MAX_ATOM;
+            if (!natoms) ok = ok && !db->ser_len[k];
+        }
         for (uint32_t i = 0; ok && i < nd; i++) ok = db->delta[i] <= PF_MAX_ATOM;
         if (!ok) r->err = KS_EFORMAT;
     }
@@ -427,11 +457,10 @@ static int open_one(const char *bytes, uint32_t len, hs_database_t **out)
 
 int pf_open(pf_db *db)
 {
-    hs_database_t **h[2] = {&db->db, &db->lit};
     int rc = KS_OK;
-    for (int k = 0; k < 2 && rc == KS_OK; k++)
-        if (db->ser_len[k]) rc = open_one(db->ser[k], db->ser_len[k], h[k]);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < PF_NDB && rc == KS_OK; k++)
+        if (db->ser_len[k]) rc = open_one(db->ser[k], db->ser_len[k], &db->h[k]);
+    for (int k = 0; k < PF_NDB; k++) {
         free(db->ser[k]);
         db->ser[k] = NULL;
         db->ser_len[k] = 0;

@@ -32,6 +32,9 @@ typedef struct pf_atom {
     uint32_t nocase;
     uint32_t lit;                /* set by the caller: may go to the literal database (honoured
                                     only if pf_lit_capable); not part of the atom's identity */
+    uint32_t gated;              /* set by the caller: a regex-database atom needed only when the
+                                    scanned data starts with "MZ" (pf_scan's gate_open); it goes
+                                    to a third database. Not part of the atom's identity */
 } pf_atom;
 
 /* 1 if the atom can be searched by the literal database: through the whole atom or a run of
@@ -59,13 +62,18 @@ void pf_scratch_free(pf_scratch *s);
  * Return non-zero to stop the scan. */
 typedef int (*pf_hit_fn)(uint32_t id, uint64_t end, void *ud);
 
-/* Scan data[0..len). Returns KS_OK (also when stopped by the callback) or an error. */
-int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, pf_hit_fn fn, void *ud);
+/* Scan data[0..len). The gated database is scanned only when gate_open (the caller passes 1
+ * unless it knows that no gated atom can matter: data not starting with "MZ" and only matching
+ * rules wanted). Hit order: the regex database's, then the gated one's, then the literal one's.
+ * Returns KS_OK (also when stopped by the callback) or an error. */
+int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, int gate_open,
+            pf_hit_fn fn, void *ud);
 
 /* ------------------------------------------------------------------ saving and loading
  *
- * Stored form: u32 natoms, u32 max_len, u32 lit_max_len, the delta array (natoms bytes), the
- * regex and the literal database as hs_serialize_database bytes (empty array: no database).
+ * Stored form: u32 natoms, u32 max_len, u32 lit_max_len, u32 gated_max_len, the delta array
+ * (natoms bytes), the regex, the literal and the gated database as hs_serialize_database bytes
+ * (empty array: no database).
  */
 
 /* The Vectorscan library's version string (hs_version()): stored databases are used only by the

@@ -440,7 +440,8 @@ static uint32_t uf_find(uint32_t *par, uint32_t a)
  * time. Searching masked atoms through a literal run, and extending regex/hex atoms backwards
  * (strings_build), left 29 of 53 patterns in the regex database and cut its scan of 200 MB of
  * /usr/bin from 0.17 to 0.07 s. */
-static int mark_literal_atoms(const ks_tables *t, atom_map *am, const pending_vec *pend)
+static int mark_literal_atoms(const ks_tables *t, atom_map *am, const pending_vec *pend,
+                              const uint8_t *gated)
 {
     uint32_t *par = malloc(((size_t)am->n + 1) * sizeof *par);
     uint32_t *first = malloc(((size_t)t->strs.n + 1) * sizeof *first);
@@ -457,6 +458,15 @@ static int mark_literal_atoms(const ks_tables *t, atom_map *am, const pending_ve
     for (uint32_t a = 0; a < am->n; a++)
         if (bad[a] || !pf_lit_capable(&am->atoms[a])) bad[uf_find(par, a)] = 1;
     for (uint32_t a = 0; a < am->n; a++) am->atoms[a].lit = !bad[uf_find(par, a)];
+    /* A regex-database group only rules gated on "MZ" need goes to the gated database (2 in
+     * bad[] marks a group some other rule needs). */
+    for (uint32_t i = 0; i < pend->n; i++) {
+        uint32_t si = pend->v[i].t.str;
+        uint32_t ri = si < t->strs.n ? t->strs.v[si].rule : KS_NONE;
+        if (!gated || ri >= t->rules.n || !gated[ri]) bad[uf_find(par, pend->v[i].atom)] |= 2;
+    }
+    for (uint32_t a = 0; a < am->n; a++)
+        am->atoms[a].gated = !am->atoms[a].lit && !(bad[uf_find(par, a)] & 2);
     free(par);
     free(first);
     free(bad);
@@ -582,7 +592,8 @@ static void mark_twins(const ks_tables *t, strings_rt *rt)
             }
 }
 
-int strings_build(const ks_tables *t, strings_rt *rt, int threads, char *err, size_t errlen)
+int strings_build(const ks_tables *t, strings_rt *rt, int threads, const uint8_t *gated,
+                  char *err, size_t errlen)
 {
     memset(rt, 0, sizeof *rt);
     atom_map am;
@@ -737,7 +748,7 @@ int strings_build(const ks_tables *t, strings_rt *rt, int threads, char *err, si
     mark_twins(t, rt);
     for (uint32_t si = 0; si < t->strs.n; si++)
         if (t->strs.v[si].re_count > 1 && (rc = vec_push(rt->chained, si)) != KS_OK) goto out;
-    if ((rc = mark_literal_atoms(t, &am, &pend)) != KS_OK) goto out;
+    if ((rc = mark_literal_atoms(t, &am, &pend, gated)) != KS_OK) goto out;
     rc = pf_build(am.atoms, am.n, threads, &rt->db, err, errlen);
 out:
     free(am.atoms);
@@ -1155,7 +1166,7 @@ static void assemble_chains(scan_ctx *x)
 }
 
 int strings_scan(const ks_tables *t, const strings_rt *rt, strings_state *st,
-                 const uint8_t *data, size_t size)
+                 const uint8_t *data, size_t size, int gate_open)
 {
     scan_ctx x;
     memset(&x, 0, sizeof x);
@@ -1164,7 +1175,7 @@ int strings_scan(const ks_tables *t, const strings_rt *rt, strings_state *st,
     x.st = st;
     x.data = data;
     x.size = size;
-    int rc = pf_scan(rt->db, st->scratch, data, size, on_hit, &x);
+    int rc = pf_scan(rt->db, st->scratch, data, size, gate_open, on_hit, &x);
     flush_ties(&x);
     free(x.ties);
     if (rc != KS_OK) return rc;

@@ -89,8 +89,12 @@ typedef struct strings_rt {
     uint32_t *piece_no;          /* res index -> piece number within its string */
 } strings_rt;
 
-/* threads: how many threads the prefilter compile may use (pf_build) */
-int strings_build(const ks_tables *t, strings_rt *rt, int threads, char *err, size_t errlen);
+/* threads: how many threads the prefilter compile may use (pf_build). gated (per rule, may be
+ * NULL): 1 for a rule that is false unless the data starts with "MZ" (its condition starts with
+ * `uint16(0) == 0x5A4D`); regex-database atoms only such rules need go to the gated database,
+ * which strings_scan skips when its gate is closed. */
+int strings_build(const ks_tables *t, strings_rt *rt, int threads, const uint8_t *gated,
+                  char *err, size_t errlen);
 void strings_free(strings_rt *rt);
 
 /* Saving and loading (rules.c's compiled-rules file). Stored: vars, bytes, rivals, targets,
@@ -136,8 +140,10 @@ int strings_state_init(const ks_tables *t, const strings_rt *rt, strings_state *
 void strings_state_free(const ks_tables *t, strings_state *st);
 void strings_state_reset(const ks_tables *t, strings_state *st);
 
-/* Search all strings in data. Returns KS_OK or an error. */
+/* Search all strings in data. gate_open 0: the strings of gated rules (strings_build) may be
+ * left unsearched (the caller has marked them dead: their rules' guard failed). Returns KS_OK
+ * or an error. */
 int strings_scan(const ks_tables *t, const strings_rt *rt, strings_state *st,
-                 const uint8_t *data, size_t size);
+                 const uint8_t *data, size_t size, int gate_open);
 
 #endif

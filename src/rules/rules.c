@@ -45,6 +45,7 @@
 #include "match/strings.h"
 #include "eval/needs.h"
 #include "eval/object.h"
+#include "scan/scanner.h"
 #include "eval/orset.h"
 
 #define FORMAT_VERSION 2
@@ -52,7 +53,7 @@
  * Bump RUNTIME_VERSION whenever one of them changes what it derives, or a stored struct
  * (str_variant, pf_target, tclass, gentry) changes: files written before then keep their tables
  * and have the run-time part rebuilt. */
-#define RUNTIME_VERSION 4
+#define RUNTIME_VERSION 5
 #define MAX_TABLE_ITEMS (1u << 28)
 
 /* The public views (infos, tags, metas) over the tables. */
@@ -100,7 +101,20 @@ int rules_finish(ks_rules *r, int threads)
     char err[256];
     r->srt = calloc(1, sizeof(strings_rt));
     if (!r->srt) return KS_ENOMEM;
-    int rc = strings_build(t, r->srt, threads, err, sizeof err);
+    /* rules false unless the data starts with "MZ": a guard uint16(0) == 0x5A4D (the gated
+     * prefilter database, strings_build) */
+    uint8_t *gated = calloc((size_t)t->rules.n + 1, 1);
+    rule_guard *g = guards_build(t);
+    if (!gated || !g) { free(gated); free(g); free(r->srt); r->srt = NULL; return KS_ENOMEM; }
+    for (uint32_t i = 0; i < t->rules.n; i++)
+        for (int k = 0; k < GUARD_MAX; k++) {
+            const rule_guard *x = &g[(size_t)i * GUARD_MAX + k];
+            if (x->kind == G_READ && x->off == 0 && x->rd == 2 && x->op == N_EQ && x->k == 0x5A4D)
+                gated[i] = 1;
+        }
+    free(g);
+    int rc = strings_build(t, r->srt, threads, gated, err, sizeof err);
+    free(gated);
     if (rc != KS_OK) { free(r->srt); r->srt = NULL; return rc; }
     r->needs = calloc(1, sizeof(needs_rt));
     if (!r->needs) return KS_ENOMEM;

@@ -271,7 +271,10 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
             s->dead[s->ndead++] = k;
             memset(s->st.dead + g->str_first, 1, g->nstr);
         }
-    rc = strings_scan(t, r->srt, &s->st, data, len);
+    /* the gated prefilter database holds atoms only rules guarded by uint16(0) == 0x5A4D need:
+     * when the data does not start with "MZ" all their strings are dead (above) */
+    int gate_open = !(s->flags & KS_SCAN_MATCHES_ONLY) || (len >= 2 && data[0] == 'M' && data[1] == 'Z');
+    rc = strings_scan(t, r->srt, &s->st, data, len, gate_open);
     for (uint32_t k = 0; k < s->ndead; k++) {
         const struct guarded_rule *g = &s->guarded[s->dead[k]];
         memset(s->st.dead + g->str_first, 0, g->nstr);

@@ -76,21 +76,37 @@ static void check_scan(const pf_atom *atoms, uint32_t na, const uint8_t *d, size
     CHECK(rc == KS_OK, "%s: pf_build: %s", what, err);
     if (rc != KS_OK) return;
     CHECK(pf_scratch_alloc(db, &s) == KS_OK, "%s: scratch", what);
+    /* with the gate closed: no gated atom is reported, every other atom is (counted below
+     * against the open scan's hits) */
+    hits hc = {0};
+    CHECK(pf_scan(db, s, d, n, 0, collect, &hc) == KS_OK, "%s: scan (gate closed)", what);
+    size_t ungated_hits = 0;
+    for (size_t i = 0; i < hc.n; i++) {
+        const pf_atom *a = &atoms[hc.v[i].id];
+        CHECK(!(a->gated && !(a->lit && pf_lit_capable(a))), "%s: gated atom %u reported with the "
+              "gate closed", what, hc.v[i].id);
+    }
     hits h = {0};
-    CHECK(pf_scan(db, s, d, n, collect, &h) == KS_OK, "%s: scan", what);
-    /* order: regex-database atoms' hits first, each part non-decreasing */
-    int in_lit = 0;
+    CHECK(pf_scan(db, s, d, n, 1, collect, &h) == KS_OK, "%s: scan", what);
+    /* order: the regex database's hits, the gated one's, then the literal one's; each part
+     * non-decreasing */
+    int phase = 0;
     uint64_t last = 0;
     for (size_t i = 0; i < h.n; i++) {
         const pf_atom *a = &atoms[h.v[i].id];
         int lit = a->lit && pf_lit_capable(a);
+        int ph = lit ? 2 : a->gated ? 1 : 0;
         CHECK(h.v[i].id < na, "%s: id %u out of range", what, h.v[i].id);
-        if (lit && !in_lit) { in_lit = 1; last = 0; }
-        CHECK(lit == in_lit, "%s: regex-database hit after literal-database ones", what);
+        if (ph > phase) { phase = ph; last = 0; }
+        CHECK(ph == phase, "%s: a hit of database %d after database %d's", what, ph, phase);
         CHECK(h.v[i].end >= last, "%s: hit %zu ends at %llu before %llu", what, i,
               (unsigned long long)h.v[i].end, (unsigned long long)last);
         last = h.v[i].end;
+        ungated_hits += ph != 1;
     }
+    CHECK(ungated_hits == hc.n, "%s: %zu hits of ungated atoms with the gate open, %zu closed", what,
+          ungated_hits, hc.n);
+    free(hc.v);
     /* completeness and no duplicates */
     uint8_t *seen = calloc((size_t)na * (n + 1), 1);
     if (!seen) abort();
@@ -191,6 +207,7 @@ static void test_fixed(void)
     at[4] = atom_of("8B ?? 48 81");                   /* regex database */
     at[5] = atom_of("9? 41 42 43 44");                /* run at the back */
     at[6] = atom_of("6A FF 8D 4? ?? 5?");             /* regex database */
+    at[6].gated = 1;                                  /* the gated one */
     static const char text[] = "xx\0I\0n\0c\0.ABCD123456ZEF CMD.EXE cmd.exe Cmd.ExE ABCDxxxxxxZ "
                                "\x8B\x01\x48\x81 \x9f" "ABCD \x7f" "ABCD EF"
                                "\x6a\xff\x8d\x45\x00\x51 \x6a\xff\x8d\x4f\x01\x5f\x6a\xff\x8d\x50";
@@ -211,6 +228,7 @@ static void test_random(void)
             pf_atom *a = &at[i];
             a->len = 1 + rnd() % 12;
             a->lit = rnd() % 4 != 0;
+            a->gated = rnd() % 3 == 0;
             a->nocase = rnd() % 5 == 0;
             for (uint32_t k = 0; k < a->len; k++) {
                 a->bytes[k] = "ABab\0\x01xyZ"[rnd() % 9];
