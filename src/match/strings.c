@@ -395,6 +395,10 @@ static int line_window(const re_code *code, uint32_t ai, pf_atom *a, int *ext)
     int nf = re_fwd_line(code, ai, wide ? 1 : 0, WIN_FWD, v + nb, m + nb);
     if (nf < (int)ra->len) return 0;     /* the line must hold the atom itself */
     uint32_t n = (uint32_t)(nb + nf);
+    /* pair costs as prefix sums: a window's cost is its first byte's plus a difference */
+    int psum[WIN_BWD + WIN_FWD + 1];
+    psum[0] = 0;
+    for (uint32_t i = 0; i + 1 < n; i++) psum[i + 1] = psum[i] + freq_pair(v[i], m[i], v[i + 1], m[i + 1]);
     int best = -1;
     uint32_t bs = 0, bl = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -403,7 +407,8 @@ static int line_window(const re_code *code, uint32_t ai, pf_atom *a, int *ext)
         while (j < n && j - i < LIT_ATOM_MAX && win_byte(v[j], m[j])) j++;
         while (z < j && v[z] == 0 && m[z] == 0xFF) z++;
         if (j - i < 3) continue;
-        int sc = freq_cost(v + i, m + i, j - i);
+        int sc = freq_byte(v[i], m[i]) + psum[j - 1] - psum[i];
+        if (sc < 0) sc = 0;
         if (z > i) {
             /* NULs first: the literal database searches what follows them, a window of its
              * own (when 4 bytes or more: prefilter.c, lit_form_of); shorter, the regex
