@@ -369,6 +369,7 @@ static void set_filters(pf_target *tg, const re_code *code, uint32_t ai)
  * the hits and halved its speed. */
 #define WIN_BWD 24          /* straight-line bytes looked at before the atom */
 #define WIN_FWD 40          /* and from its first byte on */
+_Static_assert(WIN_BWD + RE_MAX_ATOM <= 127 && WIN_FWD <= 127, "pf_target.ext is an int8_t");
 
 /* A literal byte of a window: exact, or a letter with only its case bit masked (searched
  * caselessly, as prefilter.c's lit_form does). */
