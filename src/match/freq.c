@@ -10,6 +10,7 @@
 #include "match/freq.h"
 
 #include "match/freq_table.h"
+#include "match/prefilter.h"
 
 #include <pthread.h>
 
@@ -24,25 +25,19 @@ static void dense_init(void)
     for (uint32_t i = 0; i < FREQ_NPAIRS; i++) dense[freq_pair_key[i]] = freq_pair_cost[i];
 }
 
-static int is_fold(uint8_t v, uint8_t m)
-{
-    uint8_t u = v & 0xDF;
-    return m == 0xDF && u >= 'A' && u <= 'Z';
-}
-
 /* a letter of either case: costed as its lower case (the commoner one in text), one bit cheaper
  * for matching twice the bytes */
 int freq_byte(uint8_t v, uint8_t m)
 {
-    if (is_fold(v, m)) return freq_uni[v | 0x20] - 4;
+    if (pf_folded(v, m)) return freq_uni[v | 0x20] - 4;
     return freq_uni[v];
 }
 
 int freq_pair(uint8_t a, uint8_t ma, uint8_t b, uint8_t mb)
 {
     pthread_once(&dense_once, dense_init);
-    int fb = is_fold(b, mb);
-    if (is_fold(a, ma)) a |= 0x20;
+    int fb = pf_folded(b, mb);
+    if (pf_folded(a, ma)) a |= 0x20;
     if (fb) b |= 0x20;
     return dense[(uint32_t)a << 8 | b] - (fb ? 4 : 0);
 }

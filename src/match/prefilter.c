@@ -67,8 +67,7 @@ typedef struct lit_form { uint32_t start, len, caseless; } lit_form;
 static int lit_byte(uint8_t b, uint8_t m, int *fold)
 {
     if (m == 0xFF) return 1;
-    uint8_t u = b & 0xDF;
-    if (m == 0xDF && u >= 'A' && u <= 'Z') { *fold = 1; return 1; }
+    if (pf_folded(b, m)) { *fold = 1; return 1; }
     return 0;
 }
 

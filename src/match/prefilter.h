@@ -37,6 +37,14 @@ typedef struct pf_atom {
                                     to a third database. Not part of the atom's identity */
 } pf_atom;
 
+/* 1 when (v, m) is a letter whose case bit alone is masked (m == 0xDF): it matches the letter
+ * in either case. Atoms, prefix filters and the rarity model (freq.c) write caseless letters so. */
+static inline int pf_folded(uint8_t v, uint8_t m)
+{
+    uint8_t u = v & 0xDF;
+    return m == 0xDF && u >= 'A' && u <= 'Z';
+}
+
 /* 1 if the atom can be searched by the literal database: through the whole atom or a run of
  * 4 bytes or more in it made of exact bytes and letters whose case bit alone is masked (0xDF),
  * leading NULs left out. A run or a folded letter finds a superset of the atom's hits: only

@@ -88,7 +88,7 @@ static uint32_t best_window(const uint8_t *b, uint32_t len, uint32_t w, int noca
 {
     if (w >= len) return 0;
     /* the window's pair costs are kept as a running sum while it slides */
-#define WMASK(c) (nocase && ((c) & 0xDF) >= 'A' && ((c) & 0xDF) <= 'Z' ? 0xDF : 0xFF)
+#define WMASK(c) (nocase && pf_folded((c), 0xDF) ? 0xDF : 0xFF)
     int pairs = 0;
     for (uint32_t k = 1; k < w; k++) pairs += freq_pair(b[k - 1], WMASK(b[k - 1]), b[k], WMASK(b[k]));
     uint32_t best = 0;
@@ -371,14 +371,9 @@ static void set_filters(pf_target *tg, const re_code *code, uint32_t ai)
 #define WIN_FWD 40          /* and from its first byte on */
 _Static_assert(WIN_BWD + RE_MAX_ATOM <= 127 && WIN_FWD <= 127, "pf_target.ext is an int8_t");
 
-/* A literal byte of a window: exact, or a letter with only its case bit masked (searched
- * caselessly, as prefilter.c's lit_form does). */
-static int win_byte(uint8_t v, uint8_t m)
-{
-    if (m == 0xFF) return 1;
-    uint8_t u = v & 0xDF;
-    return m == 0xDF && u >= 'A' && u <= 'Z';
-}
+/* A literal byte of a window: exact, or a letter of either case (searched caselessly, as
+ * prefilter.c's lit_form does). */
+static int win_byte(uint8_t v, uint8_t m) { return m == 0xFF || pf_folded(v, m); }
 
 /* The best window for atom ai of a one-atom program, as a pattern (a) and the shift of its end
  * from the atom's end (*ext): the rarest (freq_cost) run of 3 to 8 literal bytes inside the
