@@ -811,8 +811,7 @@ int guards_index(ks_scanner *s)
     guard_at *v = malloc((n + 1) * sizeof *v);
     s->gid = malloc((n + 1) * sizeof *s->gid);
     s->uguard = malloc((n + 1) * sizeof *s->uguard);
-    s->gfalse = calloc(n + 1, 1);
-    if (!v || !s->gid || !s->uguard || !s->gfalse) { free(v); return KS_ENOMEM; }
+    if (!v || !s->gid || !s->uguard) { free(v); return KS_ENOMEM; }
     size_t nv = 0;
     for (size_t i = 0; i < n; i++) {
         s->gid[i] = UINT32_MAX;
@@ -828,7 +827,16 @@ int guards_index(ks_scanner *s)
         s->gid[v[k].pos] = s->nuguard - 1;
     }
     free(v);
-    return KS_OK;
+    s->mz_guard = UINT32_MAX;
+    for (uint32_t u = 0; u < s->nuguard; u++)
+        if (guard_is_mz(&s->uguard[u])) s->mz_guard = u;
+    s->gfalse = calloc((size_t)s->nuguard + 1, 1);
+    return s->gfalse ? KS_OK : KS_ENOMEM;
+}
+
+int guard_is_mz(const rule_guard *g)
+{
+    return g->kind == G_READ && g->off == 0 && g->rd == 2 && g->op == N_EQ && g->k == 0x5A4D;
 }
 
 void guards_eval(ks_scanner *s)

@@ -107,11 +107,8 @@ int rules_finish(ks_rules *r, int threads)
     rule_guard *g = guards_build(t);
     if (!gated || !g) { free(gated); free(g); free(r->srt); r->srt = NULL; return KS_ENOMEM; }
     for (uint32_t i = 0; i < t->rules.n; i++)
-        for (int k = 0; k < GUARD_MAX; k++) {
-            const rule_guard *x = &g[(size_t)i * GUARD_MAX + k];
-            if (x->kind == G_READ && x->off == 0 && x->rd == 2 && x->op == N_EQ && x->k == 0x5A4D)
-                gated[i] = 1;
-        }
+        for (int k = 0; k < GUARD_MAX; k++)
+            if (guard_is_mz(&g[(size_t)i * GUARD_MAX + k])) gated[i] = 1;
     free(g);
     int rc = strings_build(t, r->srt, threads, gated, err, sizeof err);
     free(gated);

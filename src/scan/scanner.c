@@ -272,8 +272,9 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
             memset(s->st.dead + g->str_first, 1, g->nstr);
         }
     /* the gated prefilter database holds atoms only rules guarded by uint16(0) == 0x5A4D need:
-     * when the data does not start with "MZ" all their strings are dead (above) */
-    int gate_open = !(s->flags & KS_SCAN_MATCHES_ONLY) || (len >= 2 && data[0] == 'M' && data[1] == 'Z');
+     * when that guard fails all their strings are dead (above) */
+    int gate_open = !(s->flags & KS_SCAN_MATCHES_ONLY) || s->mz_guard == UINT32_MAX ||
+                    !s->gfalse[s->mz_guard];
     rc = strings_scan(t, r->srt, &s->st, data, len, gate_open);
     for (uint32_t k = 0; k < s->ndead; k++) {
         const struct guarded_rule *g = &s->guarded[s->dead[k]];

@@ -59,6 +59,9 @@ rule_guard *guards_build(const ks_tables *t);
 int guards_index(ks_scanner *s);
 /* Evaluate the distinct guards for the current data (start of every scan). */
 void guards_eval(ks_scanner *s);
+/* 1 for the guard `uint16(0) == 0x5A4D` ("MZ"): the rules it guards are the gated ones of the
+ * prefilter (strings_build), and the scanner opens the gate when it holds (s->mz_guard). */
+int guard_is_mz(const rule_guard *g);
 
 /* A zero-argument module function's result within one scan (pe.imphash() is called hundreds of
  * times per file by signature-base); valid while `gen` equals the scanner's scan_gen. */
@@ -112,6 +115,7 @@ struct ks_scanner {
     uint32_t nuguard;
     uint32_t *gid;               /* GUARD_MAX per rule: index in uguard, UINT32_MAX for none */
     uint8_t *gfalse;             /* per distinct guard: 1 when false for this scan's data */
+    uint32_t mz_guard;           /* the distinct guard for which guard_is_mz, or UINT32_MAX */
     uint32_t *fhint;             /* per condition node: the member position its field access
                                     found last (obj_field_hint) */
     struct guarded_rule { uint32_t rule, str_first, nstr; } *guarded;
