@@ -371,6 +371,14 @@ static void set_filters(pf_target *tg, const re_code *code, uint32_t ai)
 #define WIN_FWD 40          /* and from its first byte on */
 _Static_assert(WIN_BWD + RE_MAX_ATOM <= 127 && WIN_FWD <= 127, "pf_target.ext is an int8_t");
 
+/* 1 when no byte of the atom is masked */
+static int atom_exact(const pf_atom *a)
+{
+    for (uint32_t k = 0; k < a->len; k++)
+        if (a->mask[k] != 0xFF) return 0;
+    return 1;
+}
+
 /* A literal byte of a window: exact, or a letter of either case (searched caselessly, as
  * prefilter.c's lit_form does). */
 static int win_byte(uint8_t v, uint8_t m) { return m == 0xFF || pf_folded(v, m); }
@@ -644,10 +652,8 @@ int strings_build(const ks_tables *t, strings_rt *rt, int threads, const uint8_t
                     /* a window of the straight-line bytes around the atom (line_window); an
                      * exact one covering the prefix filter checks it already */
                     tg.ext = (int8_t)wext;
-                    int exact = 1;
-                    for (uint32_t k = 0; k < a.len; k++) exact &= a.mask[k] == 0xFF;
                     int ws = wext + (int)ra->len - (int)a.len, we = wext + (int)ra->len;
-                    if (exact && tg.nf == 1 && ws <= 0 && (int)tg.flen[0] <= we) tg.nf = 0;
+                    if (atom_exact(&a) && tg.nf == 1 && ws <= 0 && (int)tg.flen[0] <= we) tg.nf = 0;
                 } else if (code->natoms == 1 && tg.nf == 1 && tg.flen[0] > ra->len) {
                     /* The only atom of the string, or of a chained piece (whose matches go to
                      * the piece's own list, assembled after the pass): search its whole
@@ -665,9 +671,7 @@ int strings_build(const ks_tables *t, strings_rt *rt, int threads, const uint8_t
                     /* An exact prefix is checked by the prefilter itself. A masked one may be
                      * searched through a run inside it only (prefilter.c, lit_form), so its
                      * filter stays: the masked bytes are checked before re_verify. */
-                    int exact = 1;
-                    for (uint32_t k = 0; k < a.len; k++) exact &= a.mask[k] == 0xFF;
-                    if (exact) tg.nf = 0;
+                    if (atom_exact(&a)) tg.nf = 0;
                 }
                 if (!win && !pf_lit_capable(&a)) {
                     /* An atom only the regex database could search (masked, or NULs before a
