@@ -4,7 +4,7 @@
 #                      SKIP_APT=1 to skip apt-get)
 set -euo pipefail
 cd "$(dirname "$0")"
-PKGS="cmake gcc make pkg-config libvectorscan-dev libssl-dev libmagic-dev libjansson-dev libarchive-dev zlib1g-dev"
+PKGS="cmake gcc make pkg-config libvectorscan-dev libssl-dev libmagic-dev libjansson-dev libarchive-dev zlib1g-dev libmimalloc-dev"
 if [ "${SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null 2>&1; then
     missing=""
     for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done

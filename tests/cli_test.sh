@@ -276,6 +276,11 @@ if [ $rc = 0 ] && [ -z "$miss" ]; then pass=$((pass + 1)); else fail=$((fail + 1
 "$YARA" -p 1 -r basic.yar dir > y.out 2>&1
 "$KENSA" scan -p 4 -r --no-extract basic.yar dir > k.out 2>&1
 if cmp -s y.out k.out; then pass=$((pass + 1)); else fail=$((fail + 1)); failed+=(threads_order); echo "FAIL threads_order"; diff y.out k.out | head; fi
+# `kensa --version`: the version, then the allocator the program runs on (mimalloc must be the
+# program's malloc when it is linked at all)
+"$KENSA" --version > k.out 2>&1; rc=$?
+if [ $rc = 0 ] && head -1 k.out | grep -q '^kensa .*YARA 4.2.3' && sed -n 2p k.out | grep -q '^allocator: ' &&
+   ! grep -q 'not its' k.out; then pass=$((pass + 1)); else fail=$((fail + 1)); failed+=(version); echo "FAIL version"; cat k.out; fi
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
