@@ -56,6 +56,12 @@ void cli_diag_cb(const ks_diag *d, void *ud);
 int cli_add_rule_files(ks_compiler *c, const char *const *files, int n);
 
 /* Parse and store a whole file. Returns 0 or -1 (errno set). */
+/* The program's allocator (alloc.c): options set first thing in main; release gives freed
+ * memory back to the system (after compiling rules); print names it (--version). */
+void cli_alloc_init(void);
+void cli_alloc_release(void);
+void cli_alloc_print(FILE *out);
+
 int cli_read_file(const char *path, uint8_t **data, size_t *len);
 /* A file's bytes for scanning: a non-empty regular file is mapped read-only (no copy), anything
  * else is read into memory. Release with cli_unmap_file(data, len, mapped). 0 or -1 (errno). */

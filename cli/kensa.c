@@ -1,28 +1,9 @@
 /*
  * kensa.c - the `kensa` command: `kensa scan` (yara 4.2.3's CLI), `kensa compile` (yarac's).
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-
-#ifdef KENSA_HAVE_MIMALLOC
-#include <mimalloc.h>
-#endif
-
-/* Which malloc this program runs on (CMakeLists.txt, KENSA_MIMALLOC). */
-static void print_allocator(void)
-{
-#ifdef KENSA_HAVE_MIMALLOC
-    int v = mi_version();
-    void *p = malloc(16);
-    printf("allocator: mimalloc %d.%d.%d%s\n", v / 100, v / 10 % 10, v % 10,
-           p && mi_is_in_heap_region(p) ? "" : " (linked, but malloc is not its)");
-    free(p);
-#else
-    printf("allocator: system malloc\n");
-#endif
-}
 
 static void usage(FILE *out, const char *prog)
 {
@@ -41,11 +22,7 @@ static void usage(FILE *out, const char *prog)
 int main(int argc, char **argv)
 {
     const char *prog = "kensa";
-#ifdef KENSA_HAVE_MIMALLOC
-    /* Give freed pages back after 1 ms (mimalloc: 25): the rule compile's transient memory
-     * (Vectorscan's) is then not kept through the scan. MIMALLOC_DECOMMIT_DELAY still wins. */
-    mi_option_set_default(mi_option_decommit_delay, 1);
-#endif
+    cli_alloc_init();
     if (argc < 2) {
         usage(stderr, prog);
         return 1;
@@ -61,7 +38,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-v") == 0 || strcmp(cmd, "version") == 0) {
         printf("kensa %s (compatible with YARA 4.2.3)\n", KENSA_VERSION);
-        print_allocator();
+        cli_alloc_print(stdout);
         return 0;
     }
     fprintf(stderr, "%s: unknown command `%s`\n\n", prog, cmd);

@@ -8,9 +8,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -936,9 +933,7 @@ static int load_rules(int nfiles, const char *const *files)
     }
     int rc = ks_compiler_get_rules(c, &g_rules);
     ks_compiler_destroy(c);
-#ifdef __GLIBC__
-    malloc_trim(0);   /* give the compiler's freed memory (and Vectorscan's) back before scanning */
-#endif
+    cli_alloc_release();   /* the compiler's freed memory (and Vectorscan's) goes back now */
     if (rc != KS_OK) {
         if (rc != KS_ESYNTAX)
             fprintf(stderr, "error: %s\n", cli_error_text(rc));
