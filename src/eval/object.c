@@ -4,7 +4,8 @@
  * printing, and the per-scan scratch arena behind fnctx_strdup().
  *
  * Representation: every node is a ks_object with a type tag and a union payload.
- *   struct -- fields in declaration order (linear lookup by name; structs are small)
+ *   struct -- fields in declaration order; looked up by name linearly, or through a hash index
+ *              built on first use once a struct has STRUCT_INDEX_MIN fields (pe has ~150)
  *   array  -- a prototype item plus a sparse vector of items; length = highest set index + 1
  *   dict   -- a prototype item plus entries in insertion order, with an open-addressing hash
  *             index so that large dicts stay linear to build
@@ -57,7 +58,12 @@ struct ks_object {
         int64_t i;
         double f;
         struct { uint8_t *p; size_t len; } s;
-        struct { ks_object **v; size_t n, cap, hint; } st;   /* hint: last member found */
+        struct {
+            ks_object **v;
+            size_t n, cap, hint;    /* hint: last member found */
+            uint32_t *idx;          /* NULL, or tabcap slots: member index + 1, 0 = empty */
+            size_t tabcap;          /* power of two, >= 2 * n */
+        } st;
         struct { ks_object *proto; ks_object **v; size_t len, cap; } arr;
         struct {
             ks_object *proto;
@@ -130,6 +136,9 @@ static int struct_add(ks_object *s, ks_object *child)
     }
     s->u.st.v[s->u.st.n++] = child;
     child->parent = s;
+    free(s->u.st.idx);          /* rebuilt on the next lookup */
+    s->u.st.idx = NULL;
+    s->u.st.tabcap = 0;
     return 0;
 }
 
@@ -264,6 +273,7 @@ void obj_destroy(ks_object *o)
         for (size_t k = 0; k < o->u.st.n; k++)
             obj_destroy(o->u.st.v[k]);
         free(o->u.st.v);
+        free(o->u.st.idx);
         break;
     case OBJ_ARRAY:
         obj_destroy(o->u.arr.proto);
@@ -842,11 +852,53 @@ const char *obj_name(const ks_object *o) { return o ? o->name : NULL; }
 /* Linear search by name, starting after the member found last: modules set and rules read
  * members mostly in declaration order, so the next one is usually the first compared. The
  * first-byte test keeps strcmp calls to likely candidates. */
+/* Members a struct needs before obj_field indexes them by name. */
+#define STRUCT_INDEX_MIN 16
+
+static uint64_t name_hash(const char *name)
+{
+    return hash_bytes((const uint8_t *)name, strlen(name));
+}
+
+/* Builds s's name index (s->u.st.n >= STRUCT_INDEX_MIN). 0, or KS_ENOMEM (then lookups stay
+ * linear). Member names are unique (obj_decl refuses a duplicate). */
+static int struct_index(ks_object *s)
+{
+    size_t cap = 32;
+    while (cap < 2 * s->u.st.n)
+        cap *= 2;
+    uint32_t *idx = calloc(cap, sizeof *idx);
+    if (!idx)
+        return KS_ENOMEM;
+    for (size_t k = 0; k < s->u.st.n; k++) {
+        size_t i = (size_t)name_hash(s->u.st.v[k]->name) & (cap - 1);
+        while (idx[i])
+            i = (i + 1) & (cap - 1);
+        idx[i] = (uint32_t)k + 1;
+    }
+    s->u.st.idx = idx;
+    s->u.st.tabcap = cap;
+    return 0;
+}
+
 ks_object *obj_field(const ks_object *s, const char *name)
 {
     if (!s || s->type != OBJ_STRUCT || !name)
         return NULL;
     size_t n = s->u.st.n, h = s->u.st.hint < n ? s->u.st.hint : 0;
+    if (n >= STRUCT_INDEX_MIN && (s->u.st.idx || struct_index((ks_object *)s) == 0)) {
+        if (strcmp(s->u.st.v[h]->name, name) == 0)
+            return s->u.st.v[h];
+        size_t mask = s->u.st.tabcap - 1;
+        for (size_t i = (size_t)name_hash(name) & mask; s->u.st.idx[i]; i = (i + 1) & mask) {
+            size_t k = s->u.st.idx[i] - 1;
+            if (strcmp(s->u.st.v[k]->name, name) == 0) {
+                ((ks_object *)s)->u.st.hint = k;
+                return s->u.st.v[k];
+            }
+        }
+        return NULL;
+    }
     for (size_t c = 0; c < n; c++) {
         size_t k = h + c < n ? h + c : h + c - n;
         const char *m = s->u.st.v[k]->name;

@@ -790,8 +790,7 @@ int strings_state_init(const ks_tables *t, const strings_rt *rt, strings_state *
     st->m = calloc((size_t)t->strs.n + 1, sizeof *st->m);
     st->pieces = calloc((size_t)t->res.n + 1, sizeof *st->pieces);
     st->too_many = calloc((size_t)t->strs.n + 1, 1);
-    st->dead = calloc((size_t)t->strs.n + 1, 1);
-    if (!st->m || !st->pieces || !st->too_many || !st->dead) return KS_ENOMEM;
+    if (!st->m || !st->pieces || !st->too_many) return KS_ENOMEM;
     return pf_scratch_alloc(rt->db, &st->scratch);
 }
 
@@ -802,7 +801,6 @@ void strings_state_free(const ks_tables *t, strings_state *st)
     free(st->m);
     free(st->pieces);
     free(st->too_many);
-    free(st->dead);
     pf_scratch_free(st->scratch);
     vec_free(st->hit);
     vec_free(st->hitp);
@@ -1056,7 +1054,7 @@ static inline int prefix_ok(const scan_ctx *x, const pf_target *tg, uint64_t end
 
 static inline void hit_target(scan_ctx *x, const pf_target *tg, uint64_t end)
 {
-    if (x->st->dead[tg->str]) return;
+    if (str_dead(x->st, tg->str)) return;
     if (tg->kind == TG_LIT) { verify(x, tg, end); return; }
     if (tg->ext) {
         /* the atom's end: before the pattern's, or after it (checked against the data, as a
@@ -1188,7 +1186,7 @@ int strings_scan(const ks_tables *t, const strings_rt *rt, strings_state *st,
         for (size_t pos = 0; pos < size; pos++)
             for (uint32_t k = 0; k < rt->everywhere.n; k++) {
                 const pf_target *tg = &rt->everywhere.v[k];
-                if (st->dead[tg->str]) continue;
+                if (str_dead(st, tg->str)) continue;
                 x.tg = tg;
                 const re_code *code = rules_re(t, tg->x);
                 x.greedy = code->greedy;

@@ -126,8 +126,11 @@ typedef struct strings_state {
     match_list *m;               /* per string */
     match_list *pieces;          /* per res index (only chained pieces use it) */
     uint8_t *too_many;           /* per string: hit the match limit */
-    uint8_t *dead;               /* per string: its rule is false whatever it matches (set by the
-                                    scanner for one scan: a failing guard); hits not verified */
+    const uint32_t *sgset;       /* per string: its rule's guard set, 0 for none (set by the
+                                    scanner; NULL: no string is ever dead) */
+    const uint8_t *gsdead;       /* per guard set: 1 when it failed for this scan (gsdead[0] is
+                                    0): the rule is false whatever its strings match, so their
+                                    hits are not verified */
     uint32_t nfull;              /* strings with too_many set */
     pf_scratch *scratch;
     int fast;                    /* stop recording a string after its first match */
@@ -139,6 +142,12 @@ typedef struct strings_state {
 int strings_state_init(const ks_tables *t, const strings_rt *rt, strings_state *st);
 void strings_state_free(const ks_tables *t, strings_state *st);
 void strings_state_reset(const ks_tables *t, strings_state *st);
+
+/* 1 when string si's rule is false for this scan whatever si matches (strings_state.gsdead). */
+static inline int str_dead(const strings_state *st, uint32_t si)
+{
+    return st->sgset && st->gsdead[st->sgset[si]];
+}
 
 /* Search all strings in data. gate_open 0: the strings of gated rules (strings_build) may be
  * left unsearched (the caller has marked them dead: their rules' guard failed). Returns KS_OK

@@ -18,6 +18,69 @@
 #include "eval/needs.h"
 #include "modules/kensa_module.h"
 
+typedef struct gset_at {
+    uint32_t g[GUARD_MAX];       /* the rule's guards (uguard indices, UINT32_MAX after the last) */
+    uint32_t ri;
+} gset_at;
+
+static int gset_cmp(const void *x, const void *y)
+{
+    const gset_at *a = x, *b = y;
+    for (int j = 0; j < GUARD_MAX; j++)
+        if (a->g[j] != b->g[j]) return a->g[j] < b->g[j] ? -1 : 1;
+    return 0;
+}
+
+/* The tables that let a scan touch only what it must (ks_scanner_scan_mem): the guard sets
+ * (rules with the same guards share one; each string is mapped to its rule's), the rules
+ * evaluated always, the global rules. Needs s->gid (guards_index). KS_OK or KS_ENOMEM. */
+static int scanner_lists(ks_scanner *s)
+{
+    const ks_tables *t = &s->r->t;
+    const needs_rt *nd = s->r->needs;
+    if (!s->gid) return KS_ENOMEM;
+    gset_at *gr = malloc(((size_t)t->rules.n + 1) * sizeof *gr);    /* guarded rules */
+    s->sgset = calloc((size_t)t->strs.n + 1, sizeof *s->sgset);
+    s->gsets = malloc(((size_t)t->rules.n + 1) * GUARD_MAX * sizeof *s->gsets);
+    s->gsdead = calloc((size_t)t->rules.n + 1, 1);
+    s->always = malloc(((size_t)t->rules.n + 1) * sizeof *s->always);
+    s->globals = malloc(((size_t)t->rules.n + 1) * sizeof *s->globals);
+    s->clist = malloc(((size_t)t->rules.n + 1) * sizeof *s->clist);
+    if (!gr || !s->sgset || !s->gsets || !s->gsdead || !s->always || !s->globals || !s->clist) {
+        free(gr);
+        return KS_ENOMEM;
+    }
+    uint32_t ng = 0;
+    for (uint32_t ri = 0; ri < t->rules.n; ri++) {
+        const uint32_t *g = &s->gid[(size_t)ri * GUARD_MAX];
+        if (g[0] == UINT32_MAX || !t->rules.v[ri].nstr) continue;
+        memcpy(gr[ng].g, g, sizeof gr[ng].g);
+        gr[ng++].ri = ri;
+    }
+    qsort(gr, ng, sizeof *gr, gset_cmp);
+    s->ngsets = 0;
+    for (uint32_t k = 0; k < ng; k++) {
+        if (k == 0 || gset_cmp(&gr[k - 1], &gr[k]) != 0) {
+            s->ngsets++;
+            memcpy(&s->gsets[(size_t)s->ngsets * GUARD_MAX], gr[k].g, sizeof gr[k].g);
+        }
+        const ks_rule *r = &t->rules.v[gr[k].ri];
+        for (uint32_t si = r->str_first; si < r->str_first + r->nstr; si++) s->sgset[si] = s->ngsets;
+    }
+    free(gr);
+    for (uint32_t ri = 0; ri < t->rules.n; ri++) {
+        if (nd && nd->n[ri] == NEEDS_ALWAYS) s->always[s->nalways++] = ri;
+        if (t->rules.v[ri].flags & KS_RULE_GLOBAL) s->globals[s->nglobals++] = ri;
+    }
+    return KS_OK;
+}
+
+static int u32_cmp(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
 int ks_scanner_create(const ks_rules *r, ks_scanner **out)
 {
     if (!r || !out) return KS_EARG;
@@ -34,13 +97,7 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     s->decl = calloc((size_t)t->imports.n + 1, sizeof *s->decl);
     s->guard = guards_build(t);
     int grc = s->guard ? guards_index(s) : KS_ENOMEM;
-    s->guarded = calloc((size_t)t->rules.n + 1, sizeof *s->guarded);
-    s->dead = calloc((size_t)t->rules.n + 1, sizeof *s->dead);
-    if (s->guard && s->guarded)
-        for (uint32_t i = 0; i < t->rules.n; i++)
-            if (s->guard[(size_t)i * GUARD_MAX].kind != G_NONE && t->rules.v[i].nstr)
-                s->guarded[s->nguarded++] = (struct guarded_rule){i, t->rules.v[i].str_first,
-                                                                  t->rules.v[i].nstr};
+    int xrc = scanner_lists(s);
     s->matched = calloc((size_t)t->rules.n + 1, sizeof *s->matched);
     s->fhint = calloc((size_t)t->nodes.n + 1, sizeof *s->fhint);
     s->rflags = calloc((size_t)t->rules.n + 1, 1);
@@ -53,7 +110,7 @@ int ks_scanner_create(const ks_rules *r, ks_scanner **out)
     s->moddata_len = calloc((size_t)t->imports.n + 1, sizeof *s->moddata_len);
     s->ext = calloc((size_t)t->exts.n + 1, sizeof *s->ext);
     s->scratch = ks_scratch_new();
-    if (rc != KS_OK || grc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->decl || !s->guard || !s->guarded || !s->dead || !s->matched || !s->fhint || !s->rflags || !s->moddata || !s->mod_failed || !s->moddata_len ||
+    if (rc != KS_OK || grc != KS_OK || xrc != KS_OK || !s->rule_res || !s->cand || !s->vars || !s->mods || !s->decl || !s->guard || !s->matched || !s->fhint || !s->rflags || !s->moddata || !s->mod_failed || !s->moddata_len ||
         !s->ext || !s->scratch) {
         ks_scanner_destroy(s);
         return rc != KS_OK ? rc : KS_ENOMEM;
@@ -87,8 +144,12 @@ void ks_scanner_destroy(ks_scanner *s)
     if (s->decl) for (uint32_t i = 0; i < t->imports.n; i++) obj_destroy(s->decl[i]);
     free(s->decl);
     free(s->guard);
-    free(s->guarded);
-    free(s->dead);
+    free(s->sgset);
+    free(s->gsets);
+    free(s->gsdead);
+    free(s->always);
+    free(s->globals);
+    free(s->clist);
     free(s->uguard);
     free(s->gid);
     free(s->gfalse);
@@ -263,23 +324,20 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
      * (unless non-matching rules are reported, with their strings). On /usr/bin with all of
      * signature-base, whose Windows rules start with uint16(0) == 0x5A4D, a third of the CPU. */
     guards_eval(s);
-    s->ndead = 0;
-    if (s->flags & KS_SCAN_MATCHES_ONLY)
-        for (uint32_t k = 0; k < s->nguarded; k++) {
-            const struct guarded_rule *g = &s->guarded[k];
-            if (!eval_guard_false(s, g->rule)) continue;
-            s->dead[s->ndead++] = k;
-            memset(s->st.dead + g->str_first, 1, g->nstr);
-        }
+    int matches_only = (s->flags & KS_SCAN_MATCHES_ONLY) != 0;
+    for (uint32_t k = 1; k <= s->ngsets; k++) {
+        const uint32_t *g = &s->gsets[(size_t)k * GUARD_MAX];
+        uint8_t d = 0;
+        for (int j = 0; j < GUARD_MAX && g[j] != UINT32_MAX; j++) d |= s->gfalse[g[j]];
+        s->gsdead[k] = (uint8_t)(d & matches_only);
+    }
+    s->st.sgset = s->ngsets ? s->sgset : NULL;
+    s->st.gsdead = s->gsdead;
     /* the gated prefilter database holds atoms only rules guarded by uint16(0) == 0x5A4D need:
      * when that guard fails all their strings are dead (above) */
     int gate_open = !(s->flags & KS_SCAN_MATCHES_ONLY) || s->mz_guard == UINT32_MAX ||
                     !s->gfalse[s->mz_guard];
     rc = strings_scan(t, r->srt, &s->st, data, len, gate_open);
-    for (uint32_t k = 0; k < s->ndead; k++) {
-        const struct guarded_rule *g = &s->guarded[s->dead[k]];
-        memset(s->st.dead + g->str_first, 0, g->nstr);
-    }
     if (rc != KS_OK) goto out;
     if (scan_expired(s)) { rc = KS_ETIMEOUT; goto out; }
 
@@ -315,37 +373,54 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
     /* rules none of whose needed strings matched are false without evaluation (eval/needs.c) */
     const needs_rt *nd = r->needs;
     int prune = nd && !s->st.hit_lost;
-    if (prune) {
-        memset(s->cand, 0, t->rules.n);
-        for (uint32_t k = 0; k < s->st.hit.n; k++) {
-            uint32_t si = s->st.hit.v[k];
-            for (uint32_t j = nd->by_str_first[si]; j < nd->by_str_first[si + 1]; j++)
-                s->cand[nd->by_str[j]] = 1;
-        }
-    }
     /* matched rules are also listed in order (s->matched), so that the steps after evaluation
-     * touch only them; per-rule flags are read from the compact s->rflags */
+     * touch only them; per-rule flags are read from the compact s->rflags. rule_res is 0 for
+     * every rule not evaluated. */
     uint32_t nm = 0;
     int any_ns_fail = 0;
-    for (uint32_t ri = 0; ri < t->rules.n; ri++) {
-        if (prune && nd->n[ri] != NEEDS_ALWAYS && !s->cand[ri]) {
-            s->rule_res[ri] = 0;
-            if (s->rflags[ri] & RF_GLOBAL) {
+    if (prune) {
+        /* only the rules some hit string is needed by (in rule order: sorted) and those
+         * evaluated always; the others are false, a global one failing its namespace */
+        uint32_t nc = 0;
+        for (uint32_t k = 0; k < s->st.hit.n; k++) {
+            uint32_t si = s->st.hit.v[k];
+            for (uint32_t j = nd->by_str_first[si]; j < nd->by_str_first[si + 1]; j++) {
+                uint32_t ri = nd->by_str[j];
+                if (!s->cand[ri]) { s->cand[ri] = 1; s->clist[nc++] = ri; }
+            }
+        }
+        for (uint32_t k = 0; k < nc; k++) s->cand[s->clist[k]] = 0;
+        qsort(s->clist, nc, sizeof *s->clist, u32_cmp);
+        /* a rule evaluated always needs no string, so it is never a candidate too */
+        for (uint32_t i = 0, j = 0, done = 0; i < nc || j < s->nalways; done++) {
+            uint32_t ri = j >= s->nalways || (i < nc && s->clist[i] < s->always[j])
+                              ? s->clist[i++] : s->always[j++];
+            int m = eval_rule(s, ri);
+            if (m < 0) { rc = m; free(ns_fail); goto out; }
+            s->rule_res[ri] = (uint8_t)m;
+            if (m) s->matched[nm++] = ri;
+            if ((done & 63) == 63 && scan_expired(s)) { rc = KS_ETIMEOUT; free(ns_fail); goto out; }
+        }
+        for (uint32_t k = 0; k < s->nglobals; k++) {
+            uint32_t ri = s->globals[k];
+            if (!s->rule_res[ri]) {
                 ns_fail[t->rules.v[ri].ns_index] = 1;
                 any_ns_fail = 1;
             }
-            continue;
         }
-        int m = eval_rule(s, ri);
-        if (m < 0) { rc = m; free(ns_fail); goto out; }
-        s->rule_res[ri] = (uint8_t)m;
-        if (m) {
-            s->matched[nm++] = ri;
-        } else if (s->rflags[ri] & RF_GLOBAL) {
-            ns_fail[t->rules.v[ri].ns_index] = 1;
-            any_ns_fail = 1;
+    } else {
+        for (uint32_t ri = 0; ri < t->rules.n; ri++) {
+            int m = eval_rule(s, ri);
+            if (m < 0) { rc = m; free(ns_fail); goto out; }
+            s->rule_res[ri] = (uint8_t)m;
+            if (m) {
+                s->matched[nm++] = ri;
+            } else if (s->rflags[ri] & RF_GLOBAL) {
+                ns_fail[t->rules.v[ri].ns_index] = 1;
+                any_ns_fail = 1;
+            }
+            if ((ri & 63) == 63 && scan_expired(s)) { rc = KS_ETIMEOUT; free(ns_fail); goto out; }
         }
-        if ((ri & 63) == 63 && scan_expired(s)) { rc = KS_ETIMEOUT; free(ns_fail); goto out; }
     }
     if (any_ns_fail) {
         uint32_t k = 0;

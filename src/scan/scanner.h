@@ -118,13 +118,16 @@ struct ks_scanner {
     uint32_t mz_guard;           /* the distinct guard for which guard_is_mz, or UINT32_MAX */
     uint32_t *fhint;             /* per condition node: the member position its field access
                                     found last (obj_field_hint) */
-    struct guarded_rule { uint32_t rule, str_first, nstr; } *guarded;
-                                 /* rules with a guard and strings (a compact copy: read for
-                                    every file) */
-    uint32_t nguarded;
-    uint32_t *dead;              /* this scan's guarded[] entries whose guard failed (strings
-                                    marked dead) */
-    uint32_t ndead;
+    uint32_t *sgset;             /* per string: its rule's guard set (1..ngsets), 0 for none */
+    uint32_t *gsets;             /* GUARD_MAX per guard set (index 0 unused): its guards' uguard
+                                    indices, UINT32_MAX after the last */
+    uint32_t ngsets;
+    uint8_t *gsdead;             /* per guard set: one of its guards failed this scan */
+    uint32_t *always;            /* rules evaluated on every scan (needs: NEEDS_ALWAYS), in order */
+    uint32_t nalways;
+    uint32_t *globals;           /* global rules, in order */
+    uint32_t nglobals;
+    uint32_t *clist;             /* this scan's candidate rules (needs: some string hit) */
     uint32_t *matched;           /* this scan's matched rules, in order */
     uint8_t *rflags;             /* per rule: RF_GLOBAL | RF_PRIVATE (compact copy) */
     call_memo memo[CALL_MEMO];   /* zero-argument calls of this scan */
