@@ -134,7 +134,8 @@ typedef struct {
     size_t rt, rt_end;      /* run-time section; its CRC at rt_end */
     span fld[48];           /* run-time fields: u32 scalars and non-Vectorscan array items */
     int nfld;
-    span vs[3];             /* the Vectorscan databases (regex, literal, gated regex) */
+    span vs[4];             /* the Vectorscan databases (regex, literal, gated regex, ungated
+                               literal) */
     int tables_ok, rt_ok;   /* walked to the tables' CRC / the section's end */
 } layout;
 
@@ -164,7 +165,7 @@ static int get_array(const uint8_t *b, size_t n, size_t *pos, span *items)
 
 /* The run-time section as strings_write, pf_write and needs_write lay it out:
  *   u = u32 field, s = string (u32 length, bytes), a = array, V = Vectorscan database */
-static const char rt_tokens[] = "uss" "aaaaa" "u" "aaa" "aa" "uuuu" "a" "VVV" "aaaaa" "u";
+static const char rt_tokens[] = "uss" "aaaaa" "u" "aaa" "aa" "uuuuu" "a" "VVVV" "aaaaa" "u";
 
 /* A structural walk only (no item size or value checks): wherever the loader's own parse
  * succeeds, this one does too and finds the same positions. */
@@ -244,7 +245,7 @@ static int vs_safe(const uint8_t *b, size_t n, const uint8_t *ref, size_t ref_n)
         return 0;
     walk(ref, ref_n, &R);
     return R.rt_ok && same_span(b, L.vs[0], ref, R.vs[0]) && same_span(b, L.vs[1], ref, R.vs[1]) &&
-           same_span(b, L.vs[2], ref, R.vs[2]);
+           same_span(b, L.vs[2], ref, R.vs[2]) && same_span(b, L.vs[3], ref, R.vs[3]);
 }
 
 /* ------------------------------------------------------------------ load and scan */

@@ -10,24 +10,44 @@
 
 #include <hs.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kensa.h"
 
-/* The databases, by index: regex, literal, gated regex (stored in this order; scanned regex,
- * gated, literal). */
-enum { PF_RE, PF_LIT, PF_GATED, PF_NDB };
+/* The databases, by index: regex, literal, gated regex, ungated literal (stored in this order;
+ * scanned regex, gated, then literal or ungated literal). The ungated literal database is the
+ * literal one without its gated atoms, scanned instead of it when the gate is closed; as it is
+ * worth its compile only over enough such data, it is built on first need (ng_get). */
+enum { PF_RE, PF_LIT, PF_GATED, PF_LITNG, PF_NDB };
+
+/* Data scanned with the gate closed before the ungated literal database is built: its compile
+ * (~0.25 s for signature-base) pays for itself after a few hundred MB of non-PE files. */
+#define PF_LAZY_BYTES ((uint64_t)64 << 20)
+
+enum { NG_NONE, NG_LAZY, NG_READY, NG_FAILED };
 
 struct pf_db {
-    hs_database_t *h[PF_NDB];   /* NULL when the database has no atoms */
+    hs_database_t *h[PF_NDB];   /* NULL when the database has no atoms (PF_LITNG: not built) */
     uint32_t max_len[PF_NDB];   /* longest atom of each (the overlap of 4 GiB chunks) */
     uint32_t natoms;      /* ids reported are below this (others are ignored) */
     uint8_t *delta;       /* per atom id: bytes from the end of its literal pattern to the end
                              of the atom (masked atoms searched by an exact run inside them) */
     char *ser[PF_NDB];    /* pf_read: the stored databases until pf_open */
     uint32_t ser_len[PF_NDB];
+    /* The ungated literal database, built on first need from ng_* (the literal patterns of
+     * ungated atoms). `ng` is h[PF_LITNG] once built, read by scanning threads. */
+    _Atomic(hs_database_t *) ng;
+    atomic_int ng_state;        /* NG_*: NONE when no literal atom is gated (nothing to build) */
+    atomic_uint_fast64_t ng_seen;   /* bytes scanned with the gate closed so far */
+    uint64_t ng_after;          /* ... before building (PF_LAZY_BYTES, pf_set_lazy_bytes) */
+    pthread_mutex_t ng_lock;    /* one builder */
+    uint32_t ng_n;
+    char *ng_bytes;             /* the patterns, one after another */
+    size_t *ng_len;
+    unsigned *ng_flags, *ng_ids;
 };
 
 /* A literal-database hit whose atom ends after the run that was found (delta > 0), held until
@@ -38,7 +58,8 @@ typedef struct pf_pending {
 } pf_pending;
 
 struct pf_scratch {
-    hs_scratch_t *s;      /* sized for both databases */
+    hs_scratch_t *s;      /* sized for the databases (for the ungated literal one once ng_sized) */
+    const hs_database_t *ng_sized;
     pf_pending *heap;     /* min-heap on end: the reorder buffer of one pf_scan */
     uint32_t n, cap;
 };
@@ -151,10 +172,121 @@ static void *re_compile_job(void *arg)
     return NULL;
 }
 
+static pf_db *db_new(void)
+{
+    pf_db *db = calloc(1, sizeof *db);
+    if (!db) return NULL;
+    if (pthread_mutex_init(&db->ng_lock, NULL) != 0) { free(db); return NULL; }
+    atomic_init(&db->ng, NULL);
+    atomic_init(&db->ng_state, NG_NONE);
+    atomic_init(&db->ng_seen, 0);
+    db->ng_after = PF_LAZY_BYTES;
+    return db;
+}
+
+static void ng_free_patterns(pf_db *db)
+{
+    free(db->ng_bytes);
+    free(db->ng_len);
+    free(db->ng_flags);
+    free(db->ng_ids);
+    db->ng_bytes = NULL;
+    db->ng_len = NULL;
+    db->ng_flags = db->ng_ids = NULL;
+    db->ng_n = 0;
+}
+
+/* Keeps the literal patterns of the ungated atoms among lpats[0..nl) for a later build (ng_get).
+ * Returns KS_OK or KS_ENOMEM. */
+static int ng_keep(pf_db *db, const pf_atom *atoms, const char *const *lpats, const size_t *llens,
+                   const unsigned *lflags, const unsigned *lids, uint32_t nl)
+{
+    size_t total = 0;
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < nl; i++)
+        if (!atoms[lids[i]].gated) { total += llens[i]; m++; }
+    if (m == nl) return KS_OK;                       /* no gated literal atom */
+    db->ng_bytes = malloc(total + 1);
+    db->ng_len = malloc(((size_t)m + 1) * sizeof *db->ng_len);
+    db->ng_flags = malloc(((size_t)m + 1) * sizeof *db->ng_flags);
+    db->ng_ids = malloc(((size_t)m + 1) * sizeof *db->ng_ids);
+    if (!db->ng_bytes || !db->ng_len || !db->ng_flags || !db->ng_ids) {
+        ng_free_patterns(db);
+        return KS_ENOMEM;
+    }
+    size_t o = 0;
+    for (uint32_t i = 0; i < nl; i++) {
+        if (atoms[lids[i]].gated) continue;
+        memcpy(db->ng_bytes + o, lpats[i], llens[i]);
+        o += llens[i];
+        db->ng_len[db->ng_n] = llens[i];
+        db->ng_flags[db->ng_n] = lflags[i];
+        db->ng_ids[db->ng_n++] = lids[i];
+    }
+    db->max_len[PF_LITNG] = db->max_len[PF_LIT];
+    atomic_store(&db->ng_state, NG_LAZY);
+    return KS_OK;
+}
+
+/* Builds the ungated literal database (caller holds ng_lock, state NG_LAZY). Sets the state to
+ * NG_READY or, when Vectorscan fails (out of memory), NG_FAILED: scans then keep the literal
+ * database, which finds a superset of the hits. Returns the database or NULL. */
+static hs_database_t *ng_build(pf_db *db)
+{
+    hs_database_t *h = NULL;
+    const char **p = malloc(((size_t)db->ng_n + 1) * sizeof *p);
+    if (p) {
+        size_t o = 0;
+        for (uint32_t i = 0; i < db->ng_n; i++) { p[i] = db->ng_bytes + o; o += db->ng_len[i]; }
+        hs_compile_error_t *ce = NULL;
+        if (db->ng_n == 0 ||
+            hs_compile_lit_multi(p, db->ng_flags, db->ng_ids, db->ng_len, db->ng_n, HS_MODE_BLOCK,
+                                 NULL, &h, &ce) != HS_SUCCESS) {
+            if (ce) hs_free_compile_error(ce);
+            h = NULL;
+        }
+        free(p);
+    }
+    ng_free_patterns(db);
+    db->h[PF_LITNG] = h;
+    atomic_store_explicit(&db->ng, h, memory_order_release);
+    atomic_store(&db->ng_state, h ? NG_READY : NG_FAILED);
+    return h;
+}
+
+/* The ungated literal database for a gate-closed scan of len bytes with scratch s, or NULL
+ * (none, not yet worth building, being built by another thread, or failed): then the literal
+ * database is scanned. The pf_db is shared by scanning threads: one builds, the others go on. */
+static const hs_database_t *ng_get(const pf_db *cdb, pf_scratch *s, size_t len)
+{
+    pf_db *db = (pf_db *)cdb;       /* the lazily built part only */
+    hs_database_t *h = atomic_load_explicit(&db->ng, memory_order_acquire);
+    if (!h) {
+        if (atomic_load_explicit(&db->ng_state, memory_order_relaxed) != NG_LAZY) return NULL;
+        uint64_t seen = atomic_fetch_add_explicit(&db->ng_seen, len, memory_order_relaxed) + len;
+        if (seen < db->ng_after) return NULL;
+        if (pthread_mutex_trylock(&db->ng_lock) != 0) return NULL;
+        if (atomic_load(&db->ng_state) == NG_LAZY) ng_build(db);
+        h = atomic_load_explicit(&db->ng, memory_order_acquire);
+        pthread_mutex_unlock(&db->ng_lock);
+        if (!h) return NULL;
+    }
+    if (s->ng_sized != h) {
+        if (hs_alloc_scratch(h, &s->s) != HS_SUCCESS) return NULL;
+        s->ng_sized = h;
+    }
+    return h;
+}
+
+void pf_set_lazy_bytes(pf_db *db, uint64_t bytes)
+{
+    if (db) db->ng_after = bytes;
+}
+
 int pf_build(const pf_atom *atoms, uint32_t n, int threads, pf_db **out, char *err,
              size_t errlen)
 {
-    pf_db *db = calloc(1, sizeof *db);
+    pf_db *db = db_new();
     if (!db) return KS_ENOMEM;
     *out = db;
     db->natoms = n;
@@ -218,6 +350,8 @@ int pf_build(const pf_atom *atoms, uint32_t n, int threads, pf_db **out, char *e
         lrc = hs_compile_lit_multi(lpats, lflags, lids, llens, nl, HS_MODE_BLOCK, NULL,
                                    &db->h[PF_LIT], &ce);
     if (threaded) pthread_join(th, NULL);
+    if (lrc == HS_SUCCESS && job.rc == HS_SUCCESS && nl)
+        rc = ng_keep(db, atoms, lpats, llens, lflags, lids, nl);
     db->h[PF_RE] = job.db[0];
     db->h[PF_GATED] = job.db[1];
     if (job.rc != HS_SUCCESS) {
@@ -249,6 +383,8 @@ void pf_free(pf_db *db)
         if (db->h[k]) hs_free_database(db->h[k]);
         free(db->ser[k]);
     }
+    ng_free_patterns(db);
+    pthread_mutex_destroy(&db->ng_lock);
     free(db->delta);
     free(db);
 }
@@ -258,7 +394,7 @@ int pf_scratch_alloc(const pf_db *db, pf_scratch **out)
     pf_scratch *s = calloc(1, sizeof *s);
     if (!s) return KS_ENOMEM;
     for (int k = 0; k < PF_NDB; k++)
-        if (db->h[k] && hs_alloc_scratch(db->h[k], &s->s) != HS_SUCCESS) {
+        if (db->h[k] && k != PF_LITNG && hs_alloc_scratch(db->h[k], &s->s) != HS_SUCCESS) {
             if (s->s) hs_free_scratch(s->s);
             free(s);
             return KS_ENOMEM;
@@ -383,12 +519,17 @@ int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, int
             pf_hit_fn fn, void *ud)
 {
     if (len == 0) return KS_OK;
-    static const int order[PF_NDB] = {PF_RE, PF_GATED, PF_LIT};
+    /* the ungated literal database is looked up (and built, the first time) before anything
+     * reads the data: the pages of a mapped file are not in memory yet while it compiles */
+    const hs_database_t *ng = !gate_open && db->h[PF_LIT] ? ng_get(db, s, len) : NULL;
+    static const int order[3] = {PF_RE, PF_GATED, PF_LIT};
     int r = 0;
-    for (int k = 0; k < PF_NDB && r == 0; k++) {
+    for (int k = 0; k < 3 && r == 0; k++) {
         int w = order[k];
-        if (!db->h[w] || (w == PF_GATED && !gate_open)) continue;
-        r = scan_one(db, db->h[w], db->max_len[w], s, data, len, fn, ud);
+        const hs_database_t *h = db->h[w];
+        if (!h || (w == PF_GATED && !gate_open)) continue;
+        if (w == PF_LIT && ng) { h = ng; w = PF_LITNG; }
+        r = scan_one(db, h, db->max_len[w], s, data, len, fn, ud);
     }
     return r == -2 ? KS_ENOMEM : r < 0 ? KS_EINTERNAL : KS_OK;
 }
@@ -397,8 +538,14 @@ int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, int
 
 const char *pf_version(void) { return hs_version(); }
 
-int pf_write(ser_w *w, const pf_db *db)
+int pf_write(ser_w *w, const pf_db *cdb)
 {
+    pf_db *db = (pf_db *)cdb;       /* the lazily built part only */
+    if (atomic_load(&db->ng_state) == NG_LAZY) {   /* a compiled file carries it built */
+        pthread_mutex_lock(&db->ng_lock);
+        if (atomic_load(&db->ng_state) == NG_LAZY) ng_build(db);
+        pthread_mutex_unlock(&db->ng_lock);
+    }
     ser_put_u32(w, db->natoms);
     for (int k = 0; k < PF_NDB; k++) ser_put_u32(w, db->max_len[k]);
     ser_put_array(w, db->delta, 1, db->delta ? db->natoms : 0);
@@ -416,7 +563,7 @@ int pf_write(ser_w *w, const pf_db *db)
 int pf_read(ser_r *r, uint32_t natoms, pf_db **out)
 {
     *out = NULL;
-    pf_db *db = calloc(1, sizeof *db);
+    pf_db *db = db_new();
     if (!db) { r->err = KS_ENOMEM; return KS_ENOMEM; }
     db->natoms = ser_get_u32(r);
     for (int k = 0; k < PF_NDB; k++) db->max_len[k] = ser_get_u32(r);
@@ -463,6 +610,10 @@ int pf_open(pf_db *db)
         free(db->ser[k]);
         db->ser[k] = NULL;
         db->ser_len[k] = 0;
+    }
+    if (rc == KS_OK && db->h[PF_LITNG]) {
+        atomic_store_explicit(&db->ng, db->h[PF_LITNG], memory_order_release);
+        atomic_store(&db->ng_state, NG_READY);
     }
     return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * prefilter.h - the multi-pattern prefilter: Vectorscan (Hyperscan) block-mode databases
  * holding every atom of every string: atoms marked `lit` in a pure-literal database
- * (hs_compile_lit_multi, cheaper to compile), all others in a regex database.
+ * (hs_compile_lit_multi, cheaper to compile), all others in a regex database; atoms marked
+ * `gated` are also kept apart for data that does not start with "MZ" (pf_scan).
  *
  * Atoms are short byte sequences with optional per-byte masks (hex nibbles / wildcards) and an
  * optional case-insensitive flag. The prefilter only says "atom `id` ends at offset `end`";
@@ -32,9 +33,10 @@ typedef struct pf_atom {
     uint32_t nocase;
     uint32_t lit;                /* set by the caller: may go to the literal database (honoured
                                     only if pf_lit_capable); not part of the atom's identity */
-    uint32_t gated;              /* set by the caller: a regex-database atom needed only when the
-                                    scanned data starts with "MZ" (pf_scan's gate_open); it goes
-                                    to a third database. Not part of the atom's identity */
+    uint32_t gated;              /* set by the caller: an atom needed only when the scanned data
+                                    starts with "MZ" (pf_scan's gate_open). A regex-database one
+                                    goes to a third database; a literal one is left out of the
+                                    ungated literal database. Not part of the atom's identity */
 } pf_atom;
 
 /* 1 when (v, m) is a letter whose case bit alone is masked (m == 0xDF): it matches the letter
@@ -70,18 +72,27 @@ void pf_scratch_free(pf_scratch *s);
  * Return non-zero to stop the scan. */
 typedef int (*pf_hit_fn)(uint32_t id, uint64_t end, void *ud);
 
-/* Scan data[0..len). The gated database is scanned only when gate_open (the caller passes 1
- * unless it knows that no gated atom can matter: data not starting with "MZ" and only matching
- * rules wanted). Hit order: the regex database's, then the gated one's, then the literal one's.
- * Returns KS_OK (also when stopped by the callback) or an error. */
+/* Scan data[0..len). With gate_open 0 (the caller passes 1 unless it knows that no gated atom
+ * can matter: data not starting with "MZ" and only matching rules wanted), hits of gated atoms
+ * may be left out: the gated regex database is not scanned, and the literal database is
+ * replaced by the ungated literal one, which the first gate-closed scans build once they have
+ * seen enough data (pf_set_lazy_bytes; the build is shared by the threads scanning with db, and
+ * a thread that finds another one building goes on with the literal database). Hit order: the
+ * regex database's, then the gated one's, then the literal (or ungated literal) one's. Returns
+ * KS_OK (also when stopped by the callback) or an error. */
 int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, int gate_open,
             pf_hit_fn fn, void *ud);
 
+/* Bytes of gate-closed data pf_scan sees before it builds the ungated literal database
+ * (default 64 MiB; 0: at the first gate-closed scan). Set before scanning. */
+void pf_set_lazy_bytes(pf_db *db, uint64_t bytes);
+
 /* ------------------------------------------------------------------ saving and loading
  *
- * Stored form: u32 natoms, u32 max_len, u32 lit_max_len, u32 gated_max_len, the delta array
- * (natoms bytes), the regex, the literal and the gated database as hs_serialize_database bytes
- * (empty array: no database).
+ * Stored form: u32 natoms, u32 max_len of the regex, literal, gated and ungated literal
+ * databases, the delta array (natoms bytes), the four databases in that order as
+ * hs_serialize_database bytes (empty array: no database). pf_write builds the ungated literal
+ * database first if it is still to be built.
  */
 
 /* The Vectorscan library's version string (hs_version()): stored databases are used only by the

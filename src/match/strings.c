@@ -467,15 +467,16 @@ static int mark_literal_atoms(const ks_tables *t, atom_map *am, const pending_ve
     for (uint32_t a = 0; a < am->n; a++)
         if (bad[a] || !pf_lit_capable(&am->atoms[a])) bad[uf_find(par, a)] = 1;
     for (uint32_t a = 0; a < am->n; a++) am->atoms[a].lit = !bad[uf_find(par, a)];
-    /* A regex-database group only rules gated on "MZ" need goes to the gated database (2 in
-     * bad[] marks a group some other rule needs). */
+    /* A group only rules gated on "MZ" need is gated: a regex-database one goes to the gated
+     * database, a literal one stays out of the ungated literal database (2 in bad[] marks a
+     * group some other rule needs). */
     for (uint32_t i = 0; i < pend->n; i++) {
         uint32_t si = pend->v[i].t.str;
         uint32_t ri = si < t->strs.n ? t->strs.v[si].rule : KS_NONE;
         if (!gated || ri >= t->rules.n || !gated[ri]) bad[uf_find(par, pend->v[i].atom)] |= 2;
     }
     for (uint32_t a = 0; a < am->n; a++)
-        am->atoms[a].gated = !am->atoms[a].lit && !(bad[uf_find(par, a)] & 2);
+        am->atoms[a].gated = !(bad[uf_find(par, a)] & 2);
     free(par);
     free(first);
     free(bad);

@@ -107,6 +107,23 @@ static void check_scan(const pf_atom *atoms, uint32_t na, const uint8_t *d, size
     CHECK(ungated_hits == hc.n, "%s: %zu hits of ungated atoms with the gate open, %zu closed", what,
           ungated_hits, hc.n);
     free(hc.v);
+    /* once the ungated literal database is built (at once here), a gate-closed scan reports no
+     * gated atom at all, and every hit of the others, in the same order as the open scan */
+    pf_set_lazy_bytes(db, 0);
+    for (int round = 0; round < 2; round++) {
+        hits hn = {0};
+        CHECK(pf_scan(db, s, d, n, 0, collect, &hn) == KS_OK, "%s: scan (gate closed, built)", what);
+        size_t j = 0;
+        for (size_t i = 0; i < h.n; i++) {
+            if (atoms[h.v[i].id].gated) continue;
+            CHECK(j < hn.n && hn.v[j].id == h.v[i].id && hn.v[j].end == h.v[i].end,
+                  "%s: round %d: hit %zu of the open scan (atom %u at %llu) is not the closed "
+                  "scan's hit %zu", what, round, i, h.v[i].id, (unsigned long long)h.v[i].end, j);
+            j++;
+        }
+        CHECK(j == hn.n, "%s: round %d: %zu ungated hits open, %zu closed", what, round, j, hn.n);
+        free(hn.v);
+    }
     /* completeness and no duplicates */
     uint8_t *seen = calloc((size_t)na * (n + 1), 1);
     if (!seen) abort();

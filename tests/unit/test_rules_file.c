@@ -174,9 +174,9 @@ static void write_all(const char *path, const uint8_t *b, size_t len)
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
-/* Offsets in a saved file: the run-time section [rt, rt_end), its digest at rt_end, and the three
+/* Offsets in a saved file: the run-time section [rt, rt_end), its digest at rt_end, and the four
  * serialized Vectorscan databases inside it (blob[k], blob_len[k]). 0 if the layout differs. */
-typedef struct layout { size_t rt, rt_end, blob[3], blob_len[3]; } layout;
+typedef struct layout { size_t rt, rt_end, blob[4], blob_len[4]; } layout;
 
 static size_t skip_array(const uint8_t *f, size_t len, size_t o)
 {
@@ -199,9 +199,9 @@ static int parse_layout(const uint8_t *f, size_t len, layout *l)
     for (int i = 0; i < 5; i++) o = skip_array(f, len, o);          /* vars .. everywhere */
     o += 4;                                                         /* natoms */
     for (int i = 0; i < 5; i++) o = skip_array(f, len, o);          /* tfirst .. gent */
-    o += 16;                                                        /* pf: natoms, lengths */
+    o += 20;                                                        /* pf: natoms, lengths */
     o = skip_array(f, len, o);                                      /* delta */
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         l->blob[k] = o + 8;
         l->blob_len[k] = rd32(f + o + 4);
         o = skip_array(f, len, o);
@@ -213,7 +213,7 @@ static int parse_layout(const uint8_t *f, size_t len, layout *l)
 
 static int in_blob(const layout *l, size_t pos)
 {
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         if (pos >= l->blob[k] && pos < l->blob[k] + l->blob_len[k]) return 1;
     return 0;
 }
@@ -256,7 +256,8 @@ static void test_round_trip(void)
     saved = read_all(path, &saved_len);
     CHECK(saved && parse_layout(saved, saved_len, &lay), "file layout not as documented");
     if (!saved || !lay.rt) exit(1);
-    CHECK(lay.blob_len[0] + lay.blob_len[1] + lay.blob_len[2] > 0, "no Vectorscan database stored");
+    CHECK(lay.blob_len[0] + lay.blob_len[1] + lay.blob_len[2] + lay.blob_len[3] > 0,
+          "no Vectorscan database stored");
 
     ks_rules *l1 = NULL, *l2 = NULL;
     ks_stats st;
