@@ -173,6 +173,19 @@ int re_bwd_prefix(const re_code *c, uint32_t ai, uint32_t max, uint8_t *val, uin
 int re_fwd_key(const re_code *c, uint32_t ai, uint32_t *d, uint32_t *jmin, uint32_t *jmax,
                uint8_t key[4]);
 
+/*
+ * Necessary conditions beyond the jumps, for hex strings run by the fast executor (no
+ * alternatives, not wide): every run of exact bytes that atom `ai`'s forward or backward program
+ * must read after at least one jump. For each, run(bytes, n, omin, omax, ud) is called with the
+ * run in data order (n <= 16 bytes; a longer run is given by its first 16) and the range of its
+ * first byte's offset from the atom's first byte: a match with the atom at pos has
+ * data[pos + o .. pos + o + n) == bytes for some o in [omin, omax] (negative: before the atom).
+ * Walks at most 4,096 instructions per program.
+ */
+typedef void (*re_run_fn)(const uint8_t *bytes, uint32_t n, int32_t omin, int32_t omax,
+                          void *ud);
+void re_far_runs(const re_code *c, uint32_t ai, re_run_fn run, void *ud);
+
 /* Unanchored search of the whole pattern in s[0..len) (for the `matches` operator and module
  * functions taking a regex). Returns 1 if found, 0 if not, negative on error. */
 int re_search(const re_code *c, const uint8_t *s, size_t len);

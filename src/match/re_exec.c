@@ -1069,6 +1069,65 @@ out:
     return found;
 }
 
+#define FAR_RUN_MAX 16
+
+/* One direction of re_far_runs: the program at pc reads forward (dir 1, from the atom's first
+ * byte) or backward (dir -1, from the byte before it). lo/hi: the range of bytes read so far. */
+static void far_walk(const uint8_t *code, uint32_t len, uint32_t pc, int dir, re_run_fn run,
+                     void *ud)
+{
+    int64_t lo = 0, hi = 0;        /* bytes consumed before the next op, min and max */
+    int jumped = 0;
+    uint8_t b[FAR_RUN_MAX];
+    uint32_t n = 0;                /* exact bytes in the current run */
+    int64_t rlo = 0, rhi = 0;      /* bytes consumed before the run's first byte */
+    for (int steps = 0; steps <= 4096; steps++) {
+        uint32_t sz = pc < len ? isize(code, len, pc) : 0;
+        uint8_t op = sz ? code[pc] : OP_MATCH;
+        if (op == OP_LIT && n < FAR_RUN_MAX) {
+            if (n == 0) { rlo = lo; rhi = hi; }
+            b[n++] = code[pc + 1];
+            lo++; hi++;
+            pc += sz;
+            continue;
+        }
+        if (n && jumped && rhi <= INT32_MAX - FAR_RUN_MAX) {
+            if (dir > 0) {
+                run(b, n, (int32_t)rlo, (int32_t)rhi, ud);
+            } else {       /* read backwards: reverse into data order; it starts n - 1 earlier */
+                uint8_t d[FAR_RUN_MAX];
+                for (uint32_t i = 0; i < n; i++) d[i] = b[n - 1 - i];
+                run(d, n, (int32_t)-(rhi + n), (int32_t)-(rlo + n), ud);
+            }
+        }
+        n = 0;
+        if (op == OP_LIT) {         /* a run longer than FAR_RUN_MAX: its rest starts a new one */
+            continue;
+        } else if (op == OP_MASKED || op == OP_ANY) {
+            lo++; hi++;
+        } else if (op == OP_REPANY) {
+            uint16_t jl, jh;
+            memcpy(&jl, code + pc + 1, 2);
+            memcpy(&jh, code + pc + 3, 2);
+            if (jh < jl) return;
+            lo += jl; hi += jh;
+            jumped = 1;
+        } else {
+            return;                 /* MATCH, the end, or anything else */
+        }
+        pc += sz;
+    }
+}
+
+void re_far_runs(const re_code *c, uint32_t ai, re_run_fn run, void *ud)
+{
+    if (!c || ai >= c->natoms || !c->fast_hex || (c->flags & RE_WIDE)) return;
+    const re_atom *at = &re_atoms(c)[ai];
+    const uint8_t *code = (const uint8_t *)c + c->code_off;
+    far_walk(code, c->code_len, at->fwd, 1, run, ud);
+    if (at->bwd != RE_NO_CODE) far_walk(code, c->code_len, at->bwd, -1, run, ud);
+}
+
 int re_fwd_key(const re_code *c, uint32_t ai, uint32_t *d, uint32_t *jmin, uint32_t *jmax,
                uint8_t key[4])
 {

@@ -355,6 +355,54 @@ static void set_filters(pf_target *tg, const re_code *code, uint32_t ai)
     }
 }
 
+/* ------------------------------------------------------------------ far keys
+ *
+ * A hex string's atom is often common in code (01 00 00 00, E8, FF 15) while what makes the
+ * string rare lies past its jumps. The far key is the rarest 2-4 exact bytes the program must
+ * read beyond a jump (re_far_runs), with the range of their offset from the atom: a hit without
+ * them there cannot match and is not verified. A necessary condition only: results never
+ * change. Chosen by the rarity model less the window's width (its chances to occur in it). */
+
+#define FK_MAX_SPAN 256          /* widest offset range searched for a key */
+#define FK_MIN_GAIN (4 * 5)      /* quarter bits: keep a key that fails at least ~31 in 32 hits */
+
+typedef struct fk_pick {
+    int score;
+    uint8_t key[4];
+    uint8_t len;
+    int32_t omin, omax;
+} fk_pick;
+
+static void fk_consider(const uint8_t *b, uint32_t n, int32_t omin, int32_t omax, void *ud)
+{
+    fk_pick *p = ud;
+    if (omax - omin > FK_MAX_SPAN) return;
+    int span = 0;                          /* log2(width + 1) in quarter bits, rounded up */
+    for (uint32_t w = (uint32_t)(omax - omin) + 1; w > 1; w = (w + 1) / 2) span += 4;
+    static const uint8_t exact[4] = {0xFF, 0xFF, 0xFF, 0xFF};
+    for (uint32_t len = 2; len <= 4 && len <= n; len++)
+        for (uint32_t k = 0; k + len <= n; k++) {
+            int sc = freq_cost(b + k, exact, len) - span;
+            if (sc <= p->score) continue;
+            p->score = sc;
+            memcpy(p->key, b + k, len);
+            p->len = (uint8_t)len;
+            p->omin = omin + (int32_t)k;
+            p->omax = omax + (int32_t)k;
+        }
+}
+
+static void set_far_key(pf_target *tg, const re_code *code, uint32_t ai)
+{
+    fk_pick p = {FK_MIN_GAIN - 1, {0}, 0, 0, 0};
+    re_far_runs(code, ai, fk_consider, &p);
+    if (!p.len) return;
+    memcpy(tg->fk, p.key, p.len);
+    tg->fklen = p.len;
+    tg->fkmin = p.omin;
+    tg->fkmax = p.omax;
+}
+
 /* ------------------------------------------------------------------ shifted windows
  *
  * A regex/hex target whose program has one atom is found by the prefilter through any exact run
@@ -586,6 +634,9 @@ static int same_verification(const ks_tables *t, const pf_target *a, const pf_ta
     for (uint32_t i = 0; i < a->nf; i++)
         if (a->flen[i] != b->flen[i] || a->fval[i] != b->fval[i] || a->fmask[i] != b->fmask[i])
             return 0;
+    if (a->fklen != b->fklen || a->fkmin != b->fkmin || a->fkmax != b->fkmax ||
+        memcmp(a->fk, b->fk, a->fklen < 4 ? a->fklen : 4) != 0)
+        return 0;
     const re_code *x = rules_re(t, a->x), *y = rules_re(t, b->x);
     return x == y || (x->size == y->size && memcmp(x, y, x->size) == 0);
 }
@@ -638,6 +689,7 @@ int strings_build(const ks_tables *t, strings_rt *rt, int threads, const uint8_t
                 tg.atom = ai;
                 tg.alen = ra->len;
                 set_filters(&tg, code, ai);
+                set_far_key(&tg, code, ai);
                 if (ra->len == 0) {
                     rc = vec_push(rt->everywhere, tg);
                     continue;
@@ -1053,6 +1105,23 @@ static inline int prefix_ok(const scan_ctx *x, const pf_target *tg, uint64_t end
     return 0;
 }
 
+/* 1 when the far key of tg occurs where a match with the atom ending at `end` must have it. */
+static int far_key_ok(const scan_ctx *x, const pf_target *tg, uint64_t end)
+{
+    int64_t pos = (int64_t)end - tg->alen;
+    int64_t lo = pos + tg->fkmin, hi = pos + tg->fkmax;      /* the key's first byte */
+    if (lo < 0) lo = 0;
+    if (hi > (int64_t)x->size - tg->fklen) hi = (int64_t)x->size - tg->fklen;
+    const uint8_t *k = tg->fk;
+    for (int64_t q = lo; q <= hi; q++) {
+        const uint8_t *p = memchr(x->data + q, k[0], (size_t)(hi - q + 1));
+        if (!p) return 0;
+        q = p - x->data;
+        if (memcmp(p + 1, k + 1, tg->fklen - 1u) == 0) return 1;
+    }
+    return 0;
+}
+
 static inline void hit_target(scan_ctx *x, const pf_target *tg, uint64_t end)
 {
     if (str_dead(x->st, tg->str)) return;
@@ -1063,10 +1132,12 @@ static inline void hit_target(scan_ctx *x, const pf_target *tg, uint64_t end)
         int64_t ae = (int64_t)end - tg->ext;
         if (ae < (int64_t)tg->alen || (uint64_t)ae > x->size) return;
         if (tg->nf && !prefix_ok(x, tg, (uint64_t)ae)) return;
+        if (tg->fklen && !far_key_ok(x, tg, (uint64_t)ae)) return;
         verify(x, tg, (uint64_t)ae);
         return;
     }
     if (tg->nf && !prefix_ok(x, tg, end)) return;
+    if (tg->fklen && !far_key_ok(x, tg, end)) return;
     if (tg->solo) { verify(x, tg, end); return; }
     /* hits of strings with several atoms: verified per end offset in YARA's tie order */
     if (x->ntie && end != x->tie_end) flush_ties(x);
@@ -1265,6 +1336,7 @@ int strings_read(ser_r *r, const ks_tables *t, strings_rt *rt)
 static int target_ok(const ks_tables *t, const strings_rt *rt, const pf_target *tg)
 {
     if (tg->str >= t->strs.n || tg->nf > 2 || tg->alen > PF_MAX_ATOM) return 0;
+    if (tg->fklen > 4 || tg->fkmin > tg->fkmax) return 0;
     for (uint32_t i = 0; i < tg->nf; i++)
         if (tg->flen[i] > 8) return 0;
     const ks_str *s = &t->strs.v[tg->str];

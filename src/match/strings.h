@@ -55,6 +55,11 @@ typedef struct pf_target {
     uint32_t back;       /* TG_LIT: bytes from variant start to atom start; TG_RE: 0 */
     uint32_t alen;       /* atom length */
     uint64_t fval[2], fmask[2];  /* TG_RE prefix filters (re_fwd_prefix), little-endian words */
+    uint8_t fk[4];       /* TG_RE far key (strings.c, set_far_key): 0 < fklen bytes a match has
+                            at pos + o for some o in [fkmin, fkmax], pos being the atom's first
+                            byte; fklen 0: none */
+    uint8_t fklen;
+    int32_t fkmin, fkmax;
 } pf_target;
 
 /* Targets sharing one atom, dispatched by a second key (re_fwd_key) instead of one by one: a

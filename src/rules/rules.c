@@ -53,7 +53,7 @@
  * Bump RUNTIME_VERSION whenever one of them changes what it derives, or a stored struct
  * (str_variant, pf_target, tclass, gentry) changes: files written before then keep their tables
  * and have the run-time part rebuilt. */
-#define RUNTIME_VERSION 6
+#define RUNTIME_VERSION 7
 #define MAX_TABLE_ITEMS (1u << 28)
 
 /* The public views (infos, tags, metas) over the tables. */

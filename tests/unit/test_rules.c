@@ -145,6 +145,32 @@ static void test_line_windows(void)
     rt_check_count(__LINE__, src, d, sizeof d, 7);
 }
 
+/* Far keys (strings.c, set_far_key): bytes past a jump, before or after the atom, that a hit
+ * must have within the jump's range; matches at both ends of each range, misses one byte
+ * outside, a key that would run past the data's end. Checked against yara 4.2.3. */
+static void test_far_keys(void)
+{
+    const char *src =
+        "rule f1 { strings: $a = { 11 22 33 44 [2-6] AB CD } condition: #a == 2 and @a[1] == 0 and !a[1] == 8 and @a[2] == 20 and !a[2] == 12 }\n"
+        "rule f2 { strings: $b = { AB CD [2-6] 11 22 33 44 } condition: #b == 2 and @b[1] == 100 and !b[1] == 8 and @b[2] == 120 and !b[2] == 12 }\n"
+        "rule f3 { strings: $c = { 11 22 33 44 [1-2] 55 [1-3] EF 01 } condition: #c == 1 and @c[1] == 200 and !c[1] == 11 }\n";
+    uint8_t d[260];
+    memset(d, '.', sizeof d);
+    static const uint8_t A[4] = {0x11, 0x22, 0x33, 0x44}, K[2] = {0xAB, 0xCD}, E[2] = {0xEF, 0x01};
+    static const struct { int a, k; } at[] = {
+        {0, 6}, {20, 30}, {40, 51}, {60, 65},          /* after: gaps 2, 6 (match), 7, 1 */
+        {104, 100}, {128, 120}, {149, 140}, {163, 160} /* before: gaps 2, 6 (match), 7, 1 */
+    };
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        memcpy(d + at[i].a, A, 4);
+        memcpy(d + at[i].k, K, 2);
+    }
+    memcpy(d + 200, A, 4); d[205] = 0x55; memcpy(d + 209, E, 2);   /* jumps 1 and 3: match */
+    memcpy(d + 230, A, 4); d[235] = 0x55; memcpy(d + 240, E, 2);   /* second jump 4: none */
+    memcpy(d + 256, A, 4);                                         /* no room for a key */
+    rt_check_count(__LINE__, src, (const char *)d, sizeof d, 3);
+}
+
 /* Runs of long jumps in hex strings: yara 4.2.3 splits at one jump at a time, and the jumps
  * between two split points form a piece with no bytes, which matches one byte when it is a
  * single jump starting at 1 and never otherwise (re_parse.c, flush_jumps). Verdicts and
@@ -301,6 +327,7 @@ int main(void)
     test_twin_targets();
     test_chain_jump_runs();
     test_line_windows();
+    test_far_keys();
     test_or_sets();
     test_errors();
     test_all_errors();
