@@ -60,17 +60,6 @@ uint32_t pool_add_blob(ks_tables *t, const void *p, size_t n)
     return off;
 }
 
-/* Like pool_add_blob for bytes already in the pool, [from, from + n) (which may move when the
- * pool grows, so they are addressed by offset). */
-static uint32_t pool_copy_blob(ks_tables *t, uint32_t from, size_t n)
-{
-    uint32_t off = pool_blob_room(t, n);
-    if (off == KS_NONE) return KS_NONE;
-    memcpy(t->pool.v + off, t->pool.v + from, n);
-    t->pool.n += (uint32_t)n;
-    return off;
-}
-
 void tables_free(ks_tables *t)
 {
     vec_free(t->nodes);
@@ -340,9 +329,10 @@ static int add_re_piece(ks_compiler *c, const re_code *code, int32_t gmin, int32
 
 /* Compiling a pattern is a pure function of (kind, RE_* flags, source), and rule sets repeat
  * patterns a lot (signature-base: two thirds of its hex string text). So each compiled pattern
- * is remembered by that key; a string with the same key gets copies of the earlier pieces
- * (its own pool blobs and res entries, exactly what compiling would have added). Only
- * successful compilations are remembered: a failing pattern fails again with its message. */
+ * is remembered by that key; a string with the same key gets res entries of its own for the
+ * earlier pieces, which share their pool blobs (compiled code is never written after it is
+ * added). Only successful compilations are remembered: a failing pattern fails again with its
+ * message. */
 
 /* Hash of a memo key. Patterns are long (hex strings: 130 bytes on average in signature-base),
  * so the source is mixed 8 bytes at a time. */
@@ -417,13 +407,13 @@ static void pat_remember(ks_compiler *c, uint64_t h, int kind, uint32_t fl, uint
     c->pat_n++;
 }
 
-/* Appends copies of the remembered pieces m to the tables. Returns KS_OK or KS_ENOMEM. */
+/* Appends res entries for the remembered pieces m (same blobs) to the tables. Returns KS_OK
+ * or KS_ENOMEM. */
 static int pat_copy(ks_compiler *c, const pat_memo *m)
 {
     for (uint32_t i = 0; i < m->re_count; i++) {
         ks_re r = c->t.res.v[m->re_first + i];      /* by value: res may move */
-        r.off = pool_copy_blob(&c->t, r.off, r.size);
-        if (r.off == KS_NONE || vec_push(c->t.res, r) != KS_OK) return KS_ENOMEM;
+        if (vec_push(c->t.res, r) != KS_OK) return KS_ENOMEM;
     }
     return KS_OK;
 }
