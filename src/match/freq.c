@@ -33,19 +33,26 @@ int freq_byte(uint8_t v, uint8_t m)
     return freq_uni[v];
 }
 
-int freq_pair(uint8_t a, uint8_t ma, uint8_t b, uint8_t mb)
+/* freq_pair once the dense table is built */
+static inline int pair_cost(uint8_t a, uint8_t ma, uint8_t b, uint8_t mb)
 {
-    pthread_once(&dense_once, dense_init);
     int fb = pf_folded(b, mb);
     if (pf_folded(a, ma)) a |= 0x20;
     if (fb) b |= 0x20;
     return dense[(uint32_t)a << 8 | b] - (fb ? 4 : 0);
 }
 
+int freq_pair(uint8_t a, uint8_t ma, uint8_t b, uint8_t mb)
+{
+    pthread_once(&dense_once, dense_init);
+    return pair_cost(a, ma, b, mb);
+}
+
 int freq_cost(const uint8_t *v, const uint8_t *mask, uint32_t n)
 {
     if (n == 0) return 0;
+    pthread_once(&dense_once, dense_init);
     int c = freq_byte(v[0], mask[0]);
-    for (uint32_t i = 1; i < n; i++) c += freq_pair(v[i - 1], mask[i - 1], v[i], mask[i]);
+    for (uint32_t i = 1; i < n; i++) c += pair_cost(v[i - 1], mask[i - 1], v[i], mask[i]);
     return c < 0 ? 0 : c;
 }

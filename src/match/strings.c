@@ -379,17 +379,20 @@ static void fk_consider(const uint8_t *b, uint32_t n, int32_t omin, int32_t omax
     if (omax - omin > FK_MAX_SPAN) return;
     int span = 0;                          /* log2(width + 1) in quarter bits, rounded up */
     for (uint32_t w = (uint32_t)(omax - omin) + 1; w > 1; w = (w + 1) / 2) span += 4;
+    /* by the model a longer window is about as rare as the rarest inside it or rarer, so only the
+     * longest ones are scored */
     static const uint8_t exact[4] = {0xFF, 0xFF, 0xFF, 0xFF};
-    for (uint32_t len = 2; len <= 4 && len <= n; len++)
-        for (uint32_t k = 0; k + len <= n; k++) {
-            int sc = freq_cost(b + k, exact, len) - span;
-            if (sc <= p->score) continue;
-            p->score = sc;
-            memcpy(p->key, b + k, len);
-            p->len = (uint8_t)len;
-            p->omin = omin + (int32_t)k;
-            p->omax = omax + (int32_t)k;
-        }
+    uint32_t len = n < 4 ? n : 4;
+    if (len < 2) return;
+    for (uint32_t k = 0; k + len <= n; k++) {
+        int sc = freq_cost(b + k, exact, len) - span;
+        if (sc <= p->score) continue;
+        p->score = sc;
+        memcpy(p->key, b + k, len);
+        p->len = (uint8_t)len;
+        p->omin = omin + (int32_t)k;
+        p->omax = omax + (int32_t)k;
+    }
 }
 
 static void set_far_key(pf_target *tg, const re_code *code, uint32_t ai)
