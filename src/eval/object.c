@@ -543,28 +543,29 @@ static int array_get(ks_object *a, int64_t i, int create, ks_object **out)
  * (NULL if absent and !create). Returns 0 or KS_EARG (malformed), KS_EUNDEF (no such field),
  * KS_ETYPE (indexing a non-container / field of a non-struct), KS_ELIMIT, KS_ENOMEM.
  */
+static ks_object *field_n(const ks_object *s, const char *name, size_t n);
+
 static int resolve(ks_object *root, int create, const char *path, va_list *ap, ks_object **out)
 {
     ks_object *o = root;
     const char *p = path;
-    char name[OBJ_MAX_NAME];
     *out = NULL;
     if (!root || !path)
         return KS_EARG;
     for (;;) {
         size_t n = 0;
         int rc;
-        while (*p && *p != '.' && *p != '[') {
-            if (n + 1 >= sizeof name)
+        while (p[n] && p[n] != '.' && p[n] != '[') {
+            if (n + 1 >= OBJ_MAX_NAME)
                 return KS_EARG;
-            name[n++] = *p++;
+            n++;
         }
-        name[n] = 0;
         if (n == 0)
             return KS_EARG;
         if (o->type != OBJ_STRUCT)
             return KS_ETYPE;
-        o = obj_field(o, name);
+        o = field_n(o, p, n);
+        p += n;
         if (!o)
             return KS_EUNDEF;
         if (*p == '[') {
@@ -849,15 +850,16 @@ ks_object *obj_lookup(ks_object *root, const char *path, ...)
 obj_type obj_type_of(const ks_object *o) { return o ? o->type : (obj_type)0; }
 const char *obj_name(const ks_object *o) { return o ? o->name : NULL; }
 
-/* Linear search by name, starting after the member found last: modules set and rules read
- * members mostly in declaration order, so the next one is usually the first compared. The
- * first-byte test keeps strcmp calls to likely candidates. */
-/* Members a struct needs before obj_field indexes them by name. */
+/* Members are found by a linear search by name starting after the member found last (modules
+ * set and rules read members mostly in declaration order, so the next one is usually the first
+ * compared; the first-byte test keeps string compares to likely candidates), or, in a struct
+ * with this many members, through a hash index built on first use. */
 #define STRUCT_INDEX_MIN 16
 
-static uint64_t name_hash(const char *name)
+/* 1 when member name m is name[0..n) (n >= 1; strncmp stops at a shorter m's NUL) */
+static inline int name_is(const char *m, const char *name, size_t n)
 {
-    return hash_bytes((const uint8_t *)name, strlen(name));
+    return m[0] == name[0] && strncmp(m, name, n) == 0 && m[n] == 0;
 }
 
 /* Builds s's name index (s->u.st.n >= STRUCT_INDEX_MIN). 0, or KS_ENOMEM (then lookups stay
@@ -871,7 +873,8 @@ static int struct_index(ks_object *s)
     if (!idx)
         return KS_ENOMEM;
     for (size_t k = 0; k < s->u.st.n; k++) {
-        size_t i = (size_t)name_hash(s->u.st.v[k]->name) & (cap - 1);
+        const char *m = s->u.st.v[k]->name;
+        size_t i = (size_t)hash_bytes((const uint8_t *)m, strlen(m)) & (cap - 1);
         while (idx[i])
             i = (i + 1) & (cap - 1);
         idx[i] = (uint32_t)k + 1;
@@ -881,33 +884,39 @@ static int struct_index(ks_object *s)
     return 0;
 }
 
-ks_object *obj_field(const ks_object *s, const char *name)
+/* Member name[0..n) of struct s (name need not be NUL-terminated), or NULL. */
+static ks_object *field_n(const ks_object *s, const char *name, size_t n)
 {
-    if (!s || s->type != OBJ_STRUCT || !name)
-        return NULL;
-    size_t n = s->u.st.n, h = s->u.st.hint < n ? s->u.st.hint : 0;
-    if (n >= STRUCT_INDEX_MIN && (s->u.st.idx || struct_index((ks_object *)s) == 0)) {
-        if (strcmp(s->u.st.v[h]->name, name) == 0)
+    size_t nm = s->u.st.n, h = s->u.st.hint < nm ? s->u.st.hint : 0;
+    if (nm >= STRUCT_INDEX_MIN && (s->u.st.idx || struct_index((ks_object *)s) == 0)) {
+        if (name_is(s->u.st.v[h]->name, name, n))
             return s->u.st.v[h];
         size_t mask = s->u.st.tabcap - 1;
-        for (size_t i = (size_t)name_hash(name) & mask; s->u.st.idx[i]; i = (i + 1) & mask) {
+        size_t i = (size_t)hash_bytes((const uint8_t *)name, n) & mask;
+        for (; s->u.st.idx[i]; i = (i + 1) & mask) {
             size_t k = s->u.st.idx[i] - 1;
-            if (strcmp(s->u.st.v[k]->name, name) == 0) {
+            if (name_is(s->u.st.v[k]->name, name, n)) {
                 ((ks_object *)s)->u.st.hint = k;
                 return s->u.st.v[k];
             }
         }
         return NULL;
     }
-    for (size_t c = 0; c < n; c++) {
-        size_t k = h + c < n ? h + c : h + c - n;
-        const char *m = s->u.st.v[k]->name;
-        if (m[0] == name[0] && strcmp(m, name) == 0) {
+    for (size_t c = 0; c < nm; c++) {
+        size_t k = h + c < nm ? h + c : h + c - nm;
+        if (name_is(s->u.st.v[k]->name, name, n)) {
             ((ks_object *)s)->u.st.hint = k;
             return s->u.st.v[k];
         }
     }
     return NULL;
+}
+
+ks_object *obj_field(const ks_object *s, const char *name)
+{
+    if (!s || s->type != OBJ_STRUCT || !name)
+        return NULL;
+    return field_n(s, name, strlen(name));
 }
 
 ks_object *obj_field_hint(const ks_object *s, const char *name, uint32_t *hint)
