@@ -3,7 +3,9 @@
  *
  *   ks_compiler  -- takes rule text (files or strings), collects every diagnostic, and produces
  *   ks_rules     -- compiled rules: read-only, shareable by any number of scanners/threads,
- *                   savable to and loadable from a file;
+ *                   savable to and loadable from a file (the one part built later, a
+ *                   prefilter database for non-PE data, is built once under a lock by the
+ *                   first scan that needs it);
  *   ks_scanner   -- per-thread scan state over one ks_rules; scans memory or files and reports
  *                   rules through a callback.
  *
