@@ -1339,7 +1339,10 @@ int strings_read(ser_r *r, const ks_tables *t, strings_rt *rt)
 static int target_ok(const ks_tables *t, const strings_rt *rt, const pf_target *tg)
 {
     if (tg->str >= t->strs.n || tg->nf > 2 || tg->alen > PF_MAX_ATOM) return 0;
-    if (tg->fklen > 4 || tg->fkmin > tg->fkmax) return 0;
+    /* a far key's window as set_far_key makes them: a wider one read from a crafted file would
+     * make every hit search up to the whole data */
+    if (tg->fklen > 4 || tg->fkmin > tg->fkmax || (int64_t)tg->fkmax - tg->fkmin > FK_MAX_SPAN)
+        return 0;
     for (uint32_t i = 0; i < tg->nf; i++)
         if (tg->flen[i] > 8) return 0;
     const ks_str *s = &t->strs.v[tg->str];
