@@ -253,6 +253,40 @@ static int list_ok(const ks_tables *t, int64_t first, uint32_t n)
 }
 
 /* Every node refers only to nodes built before it (children first), so trees are acyclic. */
+static int u64_cmp(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Every res entry's compiled code is a valid block in the pool. Entries of repeated patterns
+ * share their blocks (compiler.c, pat_copy), so each distinct (offset, size) is checked once. */
+static int res_ok(const ks_tables *t)
+{
+    uint64_t *k = malloc(((size_t)t->res.n + 1) * sizeof *k);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < t->res.n; i++) {
+        const ks_re *re = &t->res.v[i];
+        if (re->off % 8 || !valid_bytes(t, re->off, re->size) || re->size < sizeof(re_code)) {
+            free(k);
+            return 0;
+        }
+        if (k) {
+            k[n++] = (uint64_t)re->off << 32 | re->size;
+        } else if (re_code_check((const re_code *)(t->pool.v + re->off), re->size) != 0) {
+            return 0;                       /* out of memory: every entry checked */
+        }
+    }
+    if (!k) return 1;
+    qsort(k, n, sizeof *k, u64_cmp);
+    int ok = 1;
+    for (uint32_t i = 0; ok && i < n; i++)
+        if (i == 0 || k[i] != k[i - 1])
+            ok = re_code_check((const re_code *)(t->pool.v + (k[i] >> 32)), (uint32_t)k[i]) == 0;
+    free(k);
+    return ok;
+}
+
 static int validate(const ks_tables *t)
 {
     for (uint32_t i = 0; i < t->nodes.n; i++) {
@@ -335,11 +369,7 @@ static int validate(const ks_tables *t)
             return 0;
         }
     }
-    for (uint32_t i = 0; i < t->res.n; i++) {
-        const ks_re *re = &t->res.v[i];
-        if (re->off % 8 || !valid_bytes(t, re->off, re->size) || re->size < sizeof(re_code)) return 0;
-        if (re_code_check((const re_code *)(t->pool.v + re->off), re->size) != 0) return 0;
-    }
+    if (!res_ok(t)) return 0;
     for (uint32_t i = 0; i < t->strs.n; i++) {
         const ks_str *s = &t->strs.v[i];
         if (!valid_str(t, s->id) || s->rule >= t->rules.n || !valid_bytes(t, s->lit, s->lit_len)) return 0;
