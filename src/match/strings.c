@@ -692,11 +692,11 @@ int strings_build(const ks_tables *t, strings_rt *rt, int threads, const uint8_t
                 tg.atom = ai;
                 tg.alen = ra->len;
                 set_filters(&tg, code, ai);
-                set_far_key(&tg, code, ai);
                 if (ra->len == 0) {
                     rc = vec_push(rt->everywhere, tg);
                     continue;
                 }
+                set_far_key(&tg, code, ai);     /* hits only: not for verify-everywhere */
                 pf_atom a;
                 memset(&a, 0, sizeof a);
                 a.len = ra->len;

@@ -96,8 +96,8 @@ typedef struct strings_rt {
 
 /* threads: how many threads the prefilter compile may use (pf_build). gated (per rule, may be
  * NULL): 1 for a rule that is false unless the data starts with "MZ" (its condition starts with
- * `uint16(0) == 0x5A4D`); regex-database atoms only such rules need go to the gated database,
- * which strings_scan skips when its gate is closed. */
+ * `uint16(0) == 0x5A4D`); atoms only such rules need are gated (pf_atom.gated): strings_scan
+ * with its gate closed leaves their hits out. */
 int strings_build(const ks_tables *t, strings_rt *rt, int threads, const uint8_t *gated,
                   char *err, size_t errlen);
 void strings_free(strings_rt *rt);

@@ -325,17 +325,18 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
      * signature-base, whose Windows rules start with uint16(0) == 0x5A4D, a third of the CPU. */
     guards_eval(s);
     int matches_only = (s->flags & KS_SCAN_MATCHES_ONLY) != 0;
-    for (uint32_t k = 1; k <= s->ngsets; k++) {
-        const uint32_t *g = &s->gsets[(size_t)k * GUARD_MAX];
-        uint8_t d = 0;
-        for (int j = 0; j < GUARD_MAX && g[j] != UINT32_MAX; j++) d |= s->gfalse[g[j]];
-        s->gsdead[k] = (uint8_t)(d & matches_only);
-    }
-    s->st.sgset = s->ngsets ? s->sgset : NULL;
+    if (matches_only)
+        for (uint32_t k = 1; k <= s->ngsets; k++) {
+            const uint32_t *g = &s->gsets[(size_t)k * GUARD_MAX];
+            uint8_t d = 0;
+            for (int j = 0; j < GUARD_MAX && g[j] != UINT32_MAX; j++) d |= s->gfalse[g[j]];
+            s->gsdead[k] = d;
+        }
+    s->st.sgset = matches_only && s->ngsets ? s->sgset : NULL;
     s->st.gsdead = s->gsdead;
     /* the gated prefilter database holds atoms only rules guarded by uint16(0) == 0x5A4D need:
      * when that guard fails all their strings are dead (above) */
-    int gate_open = !(s->flags & KS_SCAN_MATCHES_ONLY) || s->mz_guard == UINT32_MAX ||
+    int gate_open = !matches_only || s->mz_guard == UINT32_MAX ||
                     !s->gfalse[s->mz_guard];
     rc = strings_scan(t, r->srt, &s->st, data, len, gate_open);
     if (rc != KS_OK) goto out;
