@@ -165,7 +165,8 @@ static int get_array(const uint8_t *b, size_t n, size_t *pos, span *items)
 
 /* The run-time section as strings_write, pf_write and needs_write lay it out:
  *   u = u32 field, s = string (u32 length, bytes), a = array, V = Vectorscan database */
-static const char rt_tokens[] = "uss" "aaaaa" "u" "aaa" "aa" "uuuuu" "a" "VVVV" "aaaaa" "u";
+static const char rt_tokens[] = "uss" "aaaaa" "u" "aaa" "aa" "uuuuu" "a" "VVVV" "aaaaa" "u"
+                                "aaaa" "u";
 
 /* A structural walk only (no item size or value checks): wherever the loader's own parse
  * succeeds, this one does too and finds the same positions. */

@@ -180,7 +180,9 @@ enum {
                                    rule and scan when non-matching rules are of no interest);
                                    then the strings of a rule one of whose leading conditions
                                    (tests of filesize or of an integer at a fixed offset, such
-                                   as uint16(0) == 0x5A4D) fails for the data are not verified:
+                                   as uint16(0) == 0x5A4D) fails for the data are not verified,
+                                   nor the hex and regex strings of a rule whose other strings
+                                   show it cannot match (the "lazy strings" of eval/needs.c):
                                    no event could show them. Unlike yara, no too-many-matches
                                    event is then reported for those strings */
     KS_SCAN_MODULE_EVENTS = 4   /* load every imported module before the rules and report

@@ -31,13 +31,29 @@
  *
  * Bounds: recursion follows the condition tree (depth-limited like the evaluator); sets larger
  * than NEED_MAX_SET strings become ANY.
+ *
+ * Lazy strings. Hex and regex strings cost the most to verify, and most of their hits are in
+ * files where their rule cannot be true anyway. A second pass finds, per rule, a set W as
+ * above in which no hex or regex string ("forbidden") may appear: a forbidden string read
+ * directly is ANY; `N of (set)` (N a constant >= 1, or any/all) gives the set's other strings
+ * when at most N - 1 of its items are forbidden (N matches need at least one of the others);
+ * `all of (set)` gives one allowed item. When a rule has such a W, its hex and regex strings
+ * are lazy: the scanner may hold their hits back and verify them after the search only if a
+ * string of W matched (strings.c). Exact: W holds no lazy string, so its matches are the same
+ * whether lazy hits are verified or not; when none matched, the rule is false on every match
+ * state (W's property), so the lazy strings' matches cannot change its result, and a rule's
+ * strings are read by its own condition only (a rule that references it sees its result).
  */
 #include "eval/needs.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "match/re.h"
+
 #define NEED_MAX_SET 4096
+#define NEED_MAX_BUF (1u << 20)     /* scratch items per rule */
+#define NEED_MAX_STEPS (1u << 14)   /* nodes visited per rule in the lazy pass */
 #define NEED_MAX_DEPTH 400
 #define NEED_MAX_LOOPS 16
 #define ANY UINT32_MAX       /* "no set known" as a range count */
@@ -46,6 +62,11 @@ typedef struct loop { uint32_t slot, first, n; } loop;
 
 typedef struct an {
     const ks_tables *t;
+    uint8_t *forbid;             /* per string: may not be in a set (the lazy pass), or NULL */
+    const int32_t *qual;         /* per string, the lazy pass: how cheap its hits are to verify
+                                    (its atoms' quality; higher is cheaper) */
+    int promote;                 /* the lazy pass: `N of` may allow forbidden items */
+    uint32_t steps;              /* the lazy pass: nodes visited for this rule */
     VEC(uint32_t) buf;           /* scratch: sets are runs [first, first+n) in buf */
     const uint32_t *rfirst, *rn; /* per analysed rule: its final set (in out->list) */
     const uint32_t *list;
@@ -64,6 +85,7 @@ static set push_run(an *a, const uint32_t *v, uint32_t n)
     set s = {a->buf.n, n};
     if (n == 0) return s;
     if (n > NEED_MAX_SET) return SET_ANY;
+    if (a->buf.n + (uint64_t)n > NEED_MAX_BUF) return SET_ANY;
     if (vec_reserve(a->buf, n) != KS_OK) { a->err = KS_ENOMEM; return SET_ANY; }
     memcpy(a->buf.v + a->buf.n, v, (size_t)n * sizeof *v);
     a->buf.n += n;
@@ -77,6 +99,7 @@ static set unite(an *a, set x, set y)
     if (x.n == ANY || y.n == ANY || (uint64_t)x.n + y.n > NEED_MAX_SET) return SET_ANY;
     set s = {a->buf.n, x.n + y.n};
     if (s.n == 0) return s;
+    if (a->buf.n + (uint64_t)x.n + y.n > NEED_MAX_BUF) return SET_ANY;
     if (vec_reserve(a->buf, x.n + y.n) != KS_OK) { a->err = KS_ENOMEM; return SET_ANY; }
     /* buf may have moved: copy through indices */
     memmove(a->buf.v + a->buf.n, a->buf.v + x.first, (size_t)x.n * sizeof(uint32_t));
@@ -89,11 +112,69 @@ static set unite(an *a, set x, set y)
  * `for ... of` loop whose variable it reads. */
 static set string_of(an *a, const ks_node *n)
 {
-    if (!(n->flags & 1)) return n->a < a->t->strs.n ? one(a, n->a) : SET_ANY;
+    if (!(n->flags & 1)) {
+        if (n->a >= a->t->strs.n || (a->forbid && a->forbid[n->a])) return SET_ANY;
+        return one(a, n->a);
+    }
     for (int i = a->nloops - 1; i >= 0; i--)
-        if (a->loops[i].slot == (uint32_t)n->i)
-            return push_run(a, a->t->lists.v + a->loops[i].first, a->loops[i].n);
+        if (a->loops[i].slot == (uint32_t)n->i) {
+            const uint32_t *v = a->t->lists.v + a->loops[i].first;
+            for (uint32_t k = 0; a->forbid && k < a->loops[i].n; k++)
+                if (v[k] >= a->t->strs.n || a->forbid[v[k]]) return SET_ANY;
+            return push_run(a, v, a->loops[i].n);
+        }
     return SET_ANY;
+}
+
+static int const_int(const an *a, uint32_t ni, int64_t *v);
+
+/* Allows the cheapest forbidden item of items[0..n) in sets from now on (it will not be lazy).
+ * Returns 0 when none is forbidden. */
+static int allow_cheapest(an *a, const uint32_t *items, uint32_t n)
+{
+    uint32_t best = UINT32_MAX;
+    for (uint32_t k = 0; k < n; k++)
+        if (a->forbid[items[k]] && (best == UINT32_MAX || a->qual[items[k]] > a->qual[best]))
+            best = items[k];
+    if (best == UINT32_MAX) return 0;
+    a->forbid[best] = 0;
+    return 1;
+}
+
+/* `N of (items)` over strings in the lazy pass (see the top): the allowed items, once at most
+ * N - 1 are forbidden (the cheapest forbidden ones are allowed until then); for `all`, one
+ * item (an allowed one, else the cheapest forbidden one, allowed). ANY for other counts. */
+static set of_allowed(an *a, uint32_t qn, const uint32_t *items, uint32_t n)
+{
+    const ks_tables *t = a->t;
+    const ks_node *q = &t->nodes.v[qn];
+    uint32_t f = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        if (items[k] >= t->strs.n) return SET_ANY;
+        f += a->forbid[items[k]] != 0;
+    }
+    if (f == 0) return push_run(a, items, n);
+    int64_t need_n;
+    if (q->op == N_QUANT && q->i == Q_ALL) {
+        for (uint32_t k = 0; k < n; k++)
+            if (!a->forbid[items[k]]) return one(a, items[k]);
+        if (!a->promote) return SET_ANY;
+        allow_cheapest(a, items, n);            /* every item is forbidden: allow one */
+        for (uint32_t k = 0; k < n; k++)
+            if (!a->forbid[items[k]]) return one(a, items[k]);
+        return SET_ANY;
+    }
+    if (q->op == N_QUANT && q->i == Q_ANY) need_n = 1;
+    else if (!const_int(a, qn, &need_n) || need_n < 1) return SET_ANY;  /* percentages too */
+    while (a->promote && (int64_t)f > need_n - 1 && allow_cheapest(a, items, n)) f--;
+    if ((int64_t)f > need_n - 1 || n - f > NEED_MAX_SET) return SET_ANY;
+    set s = {a->buf.n, 0};
+    if (a->buf.n + (uint64_t)(n - f) > NEED_MAX_BUF) return SET_ANY;
+    if (vec_reserve(a->buf, n - f) != KS_OK) { a->err = KS_ENOMEM; return SET_ANY; }
+    for (uint32_t k = 0; k < n; k++)
+        if (!a->forbid[items[k]]) a->buf.v[a->buf.n + s.n++] = items[k];
+    a->buf.n += s.n;
+    return s;
 }
 
 static int const_int(const an *a, uint32_t ni, int64_t *v)
@@ -157,6 +238,7 @@ static set need(an *a, uint32_t ni, int depth)
 {
     const ks_tables *t = a->t;
     if (a->err || ni >= t->nodes.n || depth > NEED_MAX_DEPTH) return SET_ANY;
+    if (a->forbid && ++a->steps > NEED_MAX_STEPS) return SET_ANY;
     const ks_node *n = &t->nodes.v[ni];
     switch (n->op) {
     case N_FALSE: return (set){a->buf.n, 0};
@@ -167,6 +249,20 @@ static set need(an *a, uint32_t ni, int depth)
     case N_LT: case N_LE: case N_GT: case N_GE: case N_EQ: case N_NE:
         return need_cmp(a, n);
     case N_AND: {
+        if (a->promote) {
+            /* allow forbidden strings only where needed: not in a side the other one makes
+             * unnecessary (`$t and 1 of ($re*)`: the regex strings stay lazy) */
+            a->promote = 0;
+            set x = need(a, n->a, depth + 1), y = need(a, n->b, depth + 1);
+            a->promote = 1;
+            if (x.n != ANY || y.n != ANY) {
+                if (x.n == ANY) return y;
+                if (y.n == ANY) return x;
+                return x.n <= y.n ? x : y;
+            }
+            x = need(a, n->a, depth + 1);
+            return x.n != ANY ? x : need(a, n->b, depth + 1);
+        }
         set x = need(a, n->a, depth + 1), y = need(a, n->b, depth + 1);
         if (x.n == ANY) return y;
         if (y.n == ANY) return x;
@@ -182,7 +278,8 @@ static set need(an *a, uint32_t ni, int depth)
         if (!quant_needs_one(a, n->a, 0) || n->b == 0) return SET_ANY;
         if (n->i + (uint64_t)n->b > t->lists.n) return SET_ANY;
         const uint32_t *items = t->lists.v + n->i;
-        if (!(n->flags & OF_RULES)) return push_run(a, items, n->b);
+        if (!(n->flags & OF_RULES))
+            return a->forbid ? of_allowed(a, n->a, items, n->b) : push_run(a, items, n->b);
         set acc = {a->buf.n, 0};
         for (uint32_t k = 0; k < n->b; k++) {
             uint32_t ri = items[k];
@@ -253,35 +350,59 @@ static int imports_console(const ks_tables *t)
     return 0;
 }
 
-int needs_build(const ks_tables *t, needs_rt *out)
-{
-    memset(out, 0, sizeof *out);
-    uint32_t nr = t->rules.n, ns = t->strs.n;
-    out->first = malloc(((size_t)nr + 1) * sizeof *out->first);
-    out->n = malloc(((size_t)nr + 1) * sizeof *out->n);
-    out->by_str_first = calloc((size_t)ns + 2, sizeof *out->by_str_first);
-    if (!out->first || !out->n || !out->by_str_first) { needs_free(out); return KS_ENOMEM; }
+/* One analysis of every rule: sets into first/cnt/list (forbid NULL: the plain pass, which
+ * also counts out->pruned). Returns KS_OK or KS_ENOMEM. */
+#define LAZY_TRIES 8     /* analyses of one rule in the lazy pass, each allowing one more string */
 
+static int run_pass(const ks_tables *t, needs_rt *out, uint8_t *forbid, const int32_t *qual,
+                    uint32_t *first, uint32_t *cnt, needs_vec *list)
+{
     an a;
     memset(&a, 0, sizeof a);
     a.t = t;
-    a.rfirst = out->first;
-    a.rn = out->n;
+    a.forbid = forbid;
+    a.qual = qual;
+    a.rfirst = first;
+    a.rn = cnt;
     a.console = imports_console(t);
-    for (uint32_t ri = 0; ri < nr; ri++) {
-        out->n[ri] = NEEDS_ALWAYS;
-        out->first[ri] = 0;
+    for (uint32_t ri = 0; ri < t->rules.n; ri++) {
+        cnt[ri] = NEEDS_ALWAYS;
+        first[ri] = 0;
         a.buf.n = 0;
         a.nloops = 0;
-        a.list = out->list.v;
+        a.list = list->v;
         if (a.console && has_call(t, t->rules.v[ri].cond, 0)) continue;
-        set s = need(&a, t->rules.v[ri].cond, 0);
+        a.promote = 0;
+        a.steps = 0;
+        const ks_rule *rr = &t->rules.v[ri];
+        set s = need(&a, rr->cond, 0);
+        /* the lazy pass: when no set avoids the rule's forbidden strings, let `N of` allow
+         * some, then allow the rule's cheapest one at a time (`#a > 100 and #b > 5` with two
+         * hex strings: b lazy, set {a}) */
+        for (int k = 0; forbid && !a.err && s.n == ANY && k <= LAZY_TRIES; k++) {
+            if (k > 0) {
+                uint32_t best = UINT32_MAX;
+                for (uint32_t si = rr->str_first; si < rr->str_first + rr->nstr && si < t->strs.n; si++)
+                    if (forbid[si] && (best == UINT32_MAX || qual[si] > qual[best])) best = si;
+                if (best == UINT32_MAX) break;
+                forbid[best] = 0;
+            }
+            a.buf.n = 0;
+            a.nloops = 0;
+            a.promote = 1;
+            a.steps = 0;
+            s = need(&a, rr->cond, 0);
+        }
+        if (forbid && a.err == KS_ENOMEM) {     /* no lazy strings for this rule */
+            a.err = 0;
+            s = SET_ANY;
+        }
         if (a.err) break;
         if (s.n == ANY) continue;
         if (s.n == 0) {             /* never true (e.g. `false`): evaluated never */
-            out->first[ri] = out->list.n;
-            out->n[ri] = 0;
-            out->pruned++;
+            first[ri] = list->n;
+            cnt[ri] = 0;
+            if (!forbid) out->pruned++;
             continue;
         }
         /* sort + dedupe the set, then keep it */
@@ -293,15 +414,64 @@ int needs_build(const ks_tables *t, needs_rt *out)
         }
         for (uint32_t i = 0; i < s.n; i++)
             if (m == 0 || v[m - 1] != v[i]) v[m++] = v[i];
-        if (vec_reserve(out->list, m) != KS_OK) { a.err = KS_ENOMEM; break; }
-        out->first[ri] = out->list.n;
-        if (m) memcpy(out->list.v + out->list.n, v, (size_t)m * sizeof *v);
-        out->list.n += m;
-        out->n[ri] = m;
-        out->pruned++;
+        if (vec_reserve(*list, m) != KS_OK) { a.err = KS_ENOMEM; break; }
+        first[ri] = list->n;
+        if (m) memcpy(list->v + list->n, v, (size_t)m * sizeof *v);
+        list->n += m;
+        cnt[ri] = m;
+        if (!forbid) out->pruned++;
     }
     vec_free(a.buf);
-    if (a.err) { needs_free(out); return a.err; }
+    return a.err;
+}
+
+int needs_build(const ks_tables *t, needs_rt *out)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t nr = t->rules.n, ns = t->strs.n;
+    out->first = malloc(((size_t)nr + 1) * sizeof *out->first);
+    out->n = malloc(((size_t)nr + 1) * sizeof *out->n);
+    out->by_str_first = calloc((size_t)ns + 2, sizeof *out->by_str_first);
+    out->lfirst = malloc(((size_t)nr + 1) * sizeof *out->lfirst);
+    out->ln = malloc(((size_t)nr + 1) * sizeof *out->ln);
+    out->lazy = calloc((size_t)ns + 1, 1);
+    if (!out->first || !out->n || !out->by_str_first || !out->lfirst || !out->ln || !out->lazy) {
+        needs_free(out);
+        return KS_ENOMEM;
+    }
+    int rc = run_pass(t, out, NULL, NULL, out->first, out->n, &out->list);
+    /* the lazy pass: hex and regex strings are forbidden in its sets */
+    uint8_t *forbid = rc == KS_OK ? calloc((size_t)ns + 1, 1) : NULL;
+    int32_t *qual = rc == KS_OK ? calloc((size_t)ns + 1, sizeof *qual) : NULL;
+    if (rc == KS_OK && (!forbid || !qual)) rc = KS_ENOMEM;
+    if (rc == KS_OK) {
+        uint32_t nf = 0;
+        for (uint32_t si = 0; si < ns; si++) {
+            const ks_str *st = &t->strs.v[si];
+            forbid[si] = st->kind == S_HEX || st->kind == S_REGEX;
+            nf += forbid[si];
+            /* the worst quality of its pieces' atoms */
+            qual[si] = INT32_MAX;
+            for (uint32_t k = 0; forbid[si] && k < st->re_count; k++) {
+                uint32_t x = st->re_first + k;
+                int32_t q = x < t->res.n ? rules_re(t, x)->min_quality : INT32_MIN;
+                if (q < qual[si]) qual[si] = q;
+            }
+        }
+        if (nf) {
+            rc = run_pass(t, out, forbid, qual, out->lfirst, out->ln, &out->llist);
+        } else {
+            for (uint32_t ri = 0; ri < nr; ri++) { out->lfirst[ri] = 0; out->ln[ri] = NEEDS_ALWAYS; }
+        }
+        for (uint32_t si = 0; rc == KS_OK && si < ns; si++) {
+            uint32_t ri = t->strs.v[si].rule;
+            out->lazy[si] = forbid[si] && ri < nr && out->ln[ri] != NEEDS_ALWAYS;
+            out->nlazy += out->lazy[si];
+        }
+    }
+    free(forbid);
+    free(qual);
+    if (rc != KS_OK) { needs_free(out); return rc; }
 
     /* inverse: string -> rules whose set holds it (counting sort) */
     for (uint32_t ri = 0; ri < nr; ri++)
@@ -327,6 +497,10 @@ void needs_free(needs_rt *n)
     free(n->by_str_first);
     free(n->by_str);
     vec_free(n->list);
+    free(n->lfirst);
+    free(n->ln);
+    free(n->lazy);
+    vec_free(n->llist);
     memset(n, 0, sizeof *n);
 }
 
@@ -341,6 +515,11 @@ int needs_write(ser_w *w, const needs_rt *n, const ks_tables *t)
     ser_put_array(w, n->by_str_first, sizeof *n->by_str_first, ns + 1);
     ser_put_array(w, n->by_str, sizeof *n->by_str, n->by_str_first[ns]);
     ser_put_u32(w, n->pruned);
+    ser_put_array(w, n->lfirst, sizeof *n->lfirst, nr);
+    ser_put_array(w, n->ln, sizeof *n->ln, nr);
+    SER_PUT_VEC(w, n->llist);
+    ser_put_array(w, n->lazy, 1, ns);
+    ser_put_u32(w, n->nlazy);
     return w->err;
 }
 
@@ -355,7 +534,14 @@ int needs_read(ser_r *r, const ks_tables *t, needs_rt *out)
     out->by_str_first = ser_get_array(r, sizeof *out->by_str_first, &c3, ns + 1, 1);
     out->by_str = ser_get_array(r, sizeof *out->by_str, &c4, VEC_HARD_CAP, 1);
     out->pruned = ser_get_u32(r);
-    if (!r->err && (c1 != nr || c2 != nr || c3 != ns + 1 || out->by_str_first[ns] != c4))
+    uint32_t c5, c6, c7;
+    out->lfirst = ser_get_array(r, sizeof *out->lfirst, &c5, nr, 1);
+    out->ln = ser_get_array(r, sizeof *out->ln, &c6, nr, 1);
+    SER_GET_VEC(r, out->llist, VEC_HARD_CAP);
+    out->lazy = ser_get_array(r, 1, &c7, ns, 1);
+    out->nlazy = ser_get_u32(r);
+    if (!r->err && (c1 != nr || c2 != nr || c3 != ns + 1 || out->by_str_first[ns] != c4 ||
+                    c5 != nr || c6 != nr || c7 != ns))
         r->err = KS_EFORMAT;
     return r->err;
 }
@@ -375,5 +561,18 @@ int needs_check(const ks_tables *t, const needs_rt *n)
     /* by_str_first[ns] is by_str's size (needs_read) */
     for (uint32_t i = 0; i < n->by_str_first[ns]; i++)
         if (n->by_str[i] >= nr) return 0;
+    for (uint32_t ri = 0; ri < nr; ri++)
+        if (n->ln[ri] != NEEDS_ALWAYS &&
+            (n->lfirst[ri] > n->llist.n || n->ln[ri] > n->llist.n - n->lfirst[ri]))
+            return 0;
+    uint32_t nl = 0;
+    for (uint32_t si = 0; si < ns; si++) {
+        if (n->lazy[si] > 1) return 0;
+        nl += n->lazy[si];
+    }
+    if (nl != n->nlazy) return 0;
+    /* a set string must not be lazy: its matches decide whether lazy hits are verified */
+    for (uint32_t i = 0; i < n->llist.n; i++)
+        if (n->llist.v[i] >= ns || n->lazy[n->llist.v[i]]) return 0;
     return 1;
 }

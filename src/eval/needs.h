@@ -12,14 +12,25 @@
 
 #define NEEDS_ALWAYS UINT32_MAX
 
+typedef VEC(uint32_t) needs_vec;
+
 typedef struct needs_rt {
     uint32_t *first, *n;        /* per rule: its set is list[first .. first+n); n = NEEDS_ALWAYS
                                    when the rule must always be evaluated (n = 0: never true) */
-    VEC(uint32_t) list;         /* string indices, sorted per rule */
+    needs_vec list;             /* string indices, sorted per rule */
     uint32_t *by_str_first;     /* per string s: rules needing s are by_str[by_str_first[s] ..
                                    by_str_first[s+1]) */
     uint32_t *by_str;
     uint32_t pruned;            /* rules with a set */
+    /* Lazy strings (needs.c, "Lazy strings"): per rule, a second set W found with the hex and
+     * regex strings left out (rule true => some string of W matched; lfirst/ln like first/n,
+     * ln = NEEDS_ALWAYS when no such set is known), and per string, lazy = 1 for a hex or
+     * regex string whose rule has such a set: its hits may be verified after the search, and
+     * only when a string of W matched. No string of any W is lazy. */
+    uint32_t *lfirst, *ln;
+    needs_vec llist;
+    uint8_t *lazy;
+    uint32_t nlazy;             /* strings with lazy = 1 */
 } needs_rt;
 
 /* Analyse every rule of t. Returns KS_OK or KS_ENOMEM (out is then empty). */
@@ -27,10 +38,12 @@ int needs_build(const ks_tables *t, needs_rt *out);
 void needs_free(needs_rt *n);
 
 /* Saving and loading (rules.c's compiled-rules file): first, n (one per rule), list,
- * by_str_first (strings + 1), by_str, pruned. needs_read checks the array sizes against t and
+ * by_str_first (strings + 1), by_str, pruned, lfirst, ln (one per rule), llist, lazy (one per
+ * string), nlazy. needs_read checks the array sizes against t and
  * latches errors in r; on error *out is left for needs_free. needs_check: 1 when every index is
  * in range (each rule's set inside list, list items strings of t, by_str_first ascending from 0
- * to by_str's size, by_str items rules of t), 0 otherwise. */
+ * to by_str's size, by_str items rules of t, the same for lfirst/ln/llist, lazy flags 0 or 1
+ * and no string of llist lazy), 0 otherwise. */
 int needs_write(ser_w *w, const needs_rt *n, const ks_tables *t);
 int needs_read(ser_r *r, const ks_tables *t, needs_rt *out);
 int needs_check(const ks_tables *t, const needs_rt *n);

@@ -860,6 +860,7 @@ void strings_state_free(const ks_tables *t, strings_state *st)
     pf_scratch_free(st->scratch);
     vec_free(st->hit);
     vec_free(st->hitp);
+    vec_free(st->held);
     memset(st, 0, sizeof *st);
 }
 
@@ -882,6 +883,7 @@ void strings_state_reset(const ks_tables *t, strings_state *st)
     }
     st->hit.n = 0;
     st->hitp.n = 0;
+    st->held.n = 0;
     st->nfull = 0;
 }
 
@@ -940,6 +942,7 @@ typedef struct scan_ctx {
     const pf_target **ties;  /* regex/hex hits ending at tie_end, not yet verified */
     uint32_t ntie, tie_cap;
     uint64_t tie_end;
+    const uint8_t *lazy;     /* st->lazy while hits of lazy strings are held, else NULL */
 } scan_ctx;
 
 static void add_match(scan_ctx *x, uint32_t si, int64_t off, uint32_t len, int32_t key, int replace)
@@ -1125,24 +1128,9 @@ static int far_key_ok(const scan_ctx *x, const pf_target *tg, uint64_t end)
     return 0;
 }
 
-static inline void hit_target(scan_ctx *x, const pf_target *tg, uint64_t end)
+/* Hits of strings with several atoms are verified per end offset in YARA's tie order. */
+static void tie_add(scan_ctx *x, const pf_target *tg, uint64_t end)
 {
-    if (str_dead(x->st, tg->str)) return;
-    if (tg->kind == TG_LIT) { verify(x, tg, end); return; }
-    if (tg->ext) {
-        /* the atom's end: before the pattern's, or after it (checked against the data, as a
-         * loaded file's ext is any value) */
-        int64_t ae = (int64_t)end - tg->ext;
-        if (ae < (int64_t)tg->alen || (uint64_t)ae > x->size) return;
-        if (tg->nf && !prefix_ok(x, tg, (uint64_t)ae)) return;
-        if (tg->fklen && !far_key_ok(x, tg, (uint64_t)ae)) return;
-        verify(x, tg, (uint64_t)ae);
-        return;
-    }
-    if (tg->nf && !prefix_ok(x, tg, end)) return;
-    if (tg->fklen && !far_key_ok(x, tg, end)) return;
-    if (tg->solo) { verify(x, tg, end); return; }
-    /* hits of strings with several atoms: verified per end offset in YARA's tie order */
     if (x->ntie && end != x->tie_end) flush_ties(x);
     x->tie_end = end;
     if (x->ntie == x->tie_cap) {
@@ -1153,6 +1141,73 @@ static inline void hit_target(scan_ctx *x, const pf_target *tg, uint64_t end)
         x->tie_cap = nc;
     }
     x->ties[x->ntie++] = tg;
+}
+
+/* Verifies the held hits in the order they came: those of the strings st->lazy_need asks for
+ * (`all`: every one). Ties among them are grouped apart from the ties pending in x (those are
+ * other strings' hits, and a string's matches depend only on the order of its own hits). */
+static void release_held(scan_ctx *x, int all)
+{
+    strings_state *st = x->st;
+    const pf_target **ties = x->ties;
+    uint32_t ntie = x->ntie, tie_cap = x->tie_cap;
+    uint64_t tie_end = x->tie_end;
+    const uint8_t *lazy = x->lazy;
+    x->ties = NULL;
+    x->ntie = x->tie_cap = 0;
+    x->lazy = NULL;
+    x->rec_tg = NULL;
+    if (!st->lazy_need || st->hit_lost) all = 1;
+    for (uint32_t i = 0; i < st->held.n; i++) {
+        const lazy_hit *h = &st->held.v[i];
+        const pf_target *tg = &x->rt->targets.v[h->tg];
+        if (!all && !st->lazy_need(st->lazy_ud, tg->str)) continue;
+        if (h->tie) tie_add(x, tg, h->end);
+        else verify(x, tg, h->end);
+    }
+    flush_ties(x);
+    free(x->ties);
+    st->held.n = 0;
+    x->ties = ties;
+    x->ntie = ntie;
+    x->tie_cap = tie_cap;
+    x->tie_end = tie_end;
+    x->lazy = lazy;
+    x->rec_tg = NULL;
+}
+
+/* A hit that passed the target's filters: verified now (in tie order when `tie`), or held when
+ * its string is lazy. */
+static inline void verify_at(scan_ctx *x, const pf_target *tg, uint64_t end, int tie)
+{
+    if (x->lazy && x->lazy[tg->str]) {
+        strings_state *st = x->st;
+        lazy_hit h = {end, (uint32_t)(tg - x->rt->targets.v), (uint32_t)tie};
+        if (st->held.n < LAZY_MAX_HELD && vec_push(st->held, h) == KS_OK) return;
+        release_held(x, 1);      /* too many (or no memory): verify all, hold no more */
+        x->lazy = NULL;
+    }
+    if (tie) tie_add(x, tg, end);
+    else verify(x, tg, end);
+}
+
+static inline void hit_target(scan_ctx *x, const pf_target *tg, uint64_t end)
+{
+    if (str_dead(x->st, tg->str)) return;
+    if (tg->kind == TG_LIT) { verify_at(x, tg, end, 0); return; }
+    if (tg->ext) {
+        /* the atom's end: before the pattern's, or after it (checked against the data, as a
+         * loaded file's ext is any value) */
+        int64_t ae = (int64_t)end - tg->ext;
+        if (ae < (int64_t)tg->alen || (uint64_t)ae > x->size) return;
+        if (tg->nf && !prefix_ok(x, tg, (uint64_t)ae)) return;
+        if (tg->fklen && !far_key_ok(x, tg, (uint64_t)ae)) return;
+        verify_at(x, tg, (uint64_t)ae, 0);
+        return;
+    }
+    if (tg->nf && !prefix_ok(x, tg, end)) return;
+    if (tg->fklen && !far_key_ok(x, tg, end)) return;
+    verify_at(x, tg, end, !tg->solo);
 }
 
 static int on_hit(uint32_t id, uint64_t end, void *ud)
@@ -1184,15 +1239,18 @@ static int on_hit(uint32_t id, uint64_t end, void *ud)
     return 0;
 }
 
-/* Assemble chained hex pieces into whole matches of their string. */
+/* Assemble chained hex pieces into whole matches of their string: of the lazy strings
+ * (st->lazy) when `lazy`, of the others when not. */
 #define CHAIN_FRONTIER 4096
-static void assemble_chains(scan_ctx *x)
+static void assemble_chains(scan_ctx *x, int lazy)
 {
     const ks_tables *t = x->t;
+    const uint8_t *lz = x->st->lazy;
     int64_t *fa = malloc(CHAIN_FRONTIER * sizeof *fa), *fb = malloc(CHAIN_FRONTIER * sizeof *fb);
     if (!fa || !fb) { free(fa); free(fb); return; }
     for (uint32_t ci = 0; ci < x->rt->chained.n; ci++) {
         uint32_t si = x->rt->chained.v[ci];
+        if ((lz && lz[si]) != lazy) continue;
         const ks_str *s = &t->strs.v[si];
         const match_list *p0 = &x->st->pieces[s->re_first];
         for (uint32_t h = 0; h < p0->n; h++) {
@@ -1253,10 +1311,14 @@ int strings_scan(const ks_tables *t, const strings_rt *rt, strings_state *st,
     x.st = st;
     x.data = data;
     x.size = size;
+    x.lazy = st->lazy;
+    st->held.n = 0;
     int rc = pf_scan(rt->db, st->scratch, data, size, gate_open, on_hit, &x);
     flush_ties(&x);
     free(x.ties);
-    if (rc != KS_OK) return rc;
+    x.ties = NULL;
+    x.ntie = x.tie_cap = 0;
+    if (rc != KS_OK) { st->held.n = 0; return rc; }
     if (rt->everywhere.n) {
         for (size_t pos = 0; pos < size; pos++)
             for (uint32_t k = 0; k < rt->everywhere.n; k++) {
@@ -1268,7 +1330,11 @@ int strings_scan(const ks_tables *t, const strings_rt *rt, strings_state *st,
                 re_verify(code, tg->atom, data, size, pos, re_emit, &x);
             }
     }
-    assemble_chains(&x);
+    /* the held hits, once the other strings' matches are complete (no set string is lazy):
+     * chained ones are assembled first */
+    assemble_chains(&x, 0);
+    if (st->held.n) release_held(&x, 0);
+    if (st->lazy) assemble_chains(&x, 1);
     return KS_OK;
 }
 

@@ -126,6 +126,14 @@ typedef struct str_match {
 
 typedef VEC(str_match) match_list;
 
+/* a hit held back for a lazy string: target index, where it is verified, and whether it goes
+ * through the tie order (strings.c, hit_target) */
+typedef struct lazy_hit {
+    uint64_t end;
+    uint32_t tg;
+    uint32_t tie;
+} lazy_hit;
+
 /* per-scan matching state (owned by the scanner) */
 typedef struct strings_state {
     match_list *m;               /* per string */
@@ -142,7 +150,18 @@ typedef struct strings_state {
     VEC(uint32_t) hit;           /* strings with at least one match, in order of first match */
     VEC(uint32_t) hitp;          /* chained pieces with at least one match */
     int hit_lost;                /* a hit list could not grow: it is incomplete */
+    /* Lazy strings (eval/needs.c), set by the scanner: per string, 1 when the verification of
+     * its hits may wait until the search is over (NULL: none may). Held hits are then verified
+     * for the strings lazy_need(lazy_ud, si) returns 1 for (all when lazy_need is NULL or a
+     * hit list is incomplete), in the order they came. At most LAZY_MAX_HELD are held: past
+     * that all are verified and the rest of the scan verifies at once. */
+    const uint8_t *lazy;
+    int (*lazy_need)(void *ud, uint32_t si);
+    void *lazy_ud;
+    VEC(lazy_hit) held;
 } strings_state;
+
+#define LAZY_MAX_HELD (1u << 16)
 
 int strings_state_init(const ks_tables *t, const strings_rt *rt, strings_state *st);
 void strings_state_free(const ks_tables *t, strings_state *st);

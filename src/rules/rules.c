@@ -13,7 +13,7 @@
  *     u32 RUNTIME_VERSION | str KENSA_VERSION | str Vectorscan version (pf_version)
  *     strings_write: string variants, targets, classes, ... and the prefilter (pf_write: both
  *     Vectorscan databases serialized)
- *     needs_write: per rule, the strings it needs
+ *     needs_write: per rule, the strings it needs (and the lazy strings, eval/needs.c)
  *   u32 digest of the run-time section
  *
  * Loading (see also include/kensa.h, ks_rules_load_opts): a compiled file is trusted input, as it
@@ -53,7 +53,7 @@
  * Bump RUNTIME_VERSION whenever one of them changes what it derives, or a stored struct
  * (str_variant, pf_target, tclass, gentry) changes: files written before then keep their tables
  * and have the run-time part rebuilt. */
-#define RUNTIME_VERSION 7
+#define RUNTIME_VERSION 8
 #define MAX_TABLE_ITEMS (1u << 28)
 
 /* The public views (infos, tags, metas) over the tables. */

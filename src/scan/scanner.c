@@ -72,7 +72,35 @@ static int scanner_lists(ks_scanner *s)
         if (nd && nd->n[ri] == NEEDS_ALWAYS) s->always[s->nalways++] = ri;
         if (t->rules.v[ri].flags & KS_RULE_GLOBAL) s->globals[s->nglobals++] = ri;
     }
+    /* lazy strings, less those with a target verified at every offset (its matches are found
+     * after the search, and a string's hits are not held in part) */
+    if (nd && nd->nlazy) {
+        s->lazy = malloc((size_t)t->strs.n + 1);
+        s->lzc = calloc((size_t)t->rules.n + 1, 1);
+        s->lzlist = malloc(((size_t)t->rules.n + 1) * sizeof *s->lzlist);
+        if (!s->lazy || !s->lzc || !s->lzlist) return KS_ENOMEM;
+        memcpy(s->lazy, nd->lazy, t->strs.n);
+        const strings_rt *rt = s->r->srt;
+        for (uint32_t k = 0; k < rt->everywhere.n; k++) s->lazy[rt->everywhere.v[k].str] = 0;
+    }
     return KS_OK;
+}
+
+/* strings_state.lazy_need: 1 when lazy string si's rule may be true, i.e. a string of its lazy
+ * set matched (eval/needs.c); asked once the search is over, once per rule and scan. */
+static int lazy_need(void *ud, uint32_t si)
+{
+    ks_scanner *s = ud;
+    const needs_rt *nd = s->r->needs;
+    uint32_t ri = s->r->t.strs.v[si].rule;
+    if (!s->lzc[ri]) {
+        int need = nd->ln[ri] == NEEDS_ALWAYS;
+        for (uint32_t k = 0; !need && k < nd->ln[ri]; k++)
+            need = s->st.m[nd->llist.v[nd->lfirst[ri] + k]].n != 0;
+        s->lzc[ri] = need ? 1 : 2;
+        s->lzlist[s->nlz++] = ri;
+    }
+    return s->lzc[ri] == 1;
 }
 
 static int u32_cmp(const void *x, const void *y)
@@ -150,6 +178,9 @@ void ks_scanner_destroy(ks_scanner *s)
     free(s->always);
     free(s->globals);
     free(s->clist);
+    free(s->lazy);
+    free(s->lzc);
+    free(s->lzlist);
     free(s->uguard);
     free(s->gid);
     free(s->gfalse);
@@ -338,7 +369,15 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
      * when that guard fails all their strings are dead (above) */
     int gate_open = !matches_only || s->mz_guard == UINT32_MAX ||
                     !s->gfalse[s->mz_guard];
+    /* lazy strings (eval/needs.c): their hits wait for the search's end and are verified only
+     * when their rule may be true; exact for the rules reported, so only when just the
+     * matching ones are (a string of a rule that is false is never shown) */
+    s->st.lazy = matches_only ? s->lazy : NULL;
+    s->st.lazy_need = lazy_need;
+    s->st.lazy_ud = s;
     rc = strings_scan(t, r->srt, &s->st, data, len, gate_open);
+    for (uint32_t k = 0; k < s->nlz; k++) s->lzc[s->lzlist[k]] = 0;
+    s->nlz = 0;
     if (rc != KS_OK) goto out;
     if (scan_expired(s)) { rc = KS_ETIMEOUT; goto out; }
 

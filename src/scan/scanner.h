@@ -128,6 +128,12 @@ struct ks_scanner {
     uint32_t *globals;           /* global rules, in order */
     uint32_t nglobals;
     uint32_t *clist;             /* this scan's candidate rules (needs: some string hit) */
+    uint8_t *lazy;               /* per string: lazy (needs_rt.lazy, less strings verified at
+                                    every offset); NULL when none is */
+    uint8_t *lzc;                /* per rule, this scan: 1 when its lazy strings must be
+                                    verified, 2 when not, 0 not asked yet (lazy_need) */
+    uint32_t *lzlist;            /* rules with lzc set this scan */
+    uint32_t nlz;
     uint32_t *matched;           /* this scan's matched rules, in order */
     uint8_t *rflags;             /* per rule: RF_GLOBAL | RF_PRIVATE (compact copy) */
     call_memo memo[CALL_MEMO];   /* zero-argument calls of this scan */

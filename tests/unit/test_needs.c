@@ -7,8 +7,18 @@
  * tested the same way.
  *
  * The verdicts are yara 4.2.3's (checked with `yara` on the same rule and data).
+ *
+ * Lazy strings (hex and regex strings whose hits are verified after the search, and only when
+ * their rule may be true): which strings the analysis makes lazy, and that a scan reporting
+ * matching rules only (where they are held) reports exactly what a scan reporting every rule
+ * (where they are not) reports for the matching ones.
  */
+#include <stdlib.h>
+
+#include "eval/needs.h"
+#include "match/strings.h"
 #include "rule_test.h"
+#include "rules/rules.h"
 
 static void test_true_without_matches(void)
 {
@@ -103,11 +113,186 @@ static void test_guards(void)
     assert_true_rule("global rule g { condition: uint8(0) == 0x41 } rule t { condition: true }", "A");
 }
 
+/* ------------------------------------------------------------------ lazy strings */
+
+/* The lazy flags of rule text's strings, as "01.." in string order (first rule's first). */
+static void lazy_flags(const char *rule, char *out, size_t cap)
+{
+    ks_compiler *c = NULL;
+    ks_rules *r = NULL;
+    out[0] = 0;
+    if (ks_compiler_create(&c) != KS_OK) return;
+    if (ks_compiler_add_string(c, rule, strlen(rule), NULL, "t.yar") == 0 &&
+        ks_compiler_get_rules(c, &r) == KS_OK) {
+        size_t n = 0;
+        for (uint32_t si = 0; si < r->t.strs.n && n + 1 < cap; si++)
+            out[n++] = r->needs->lazy[si] ? '1' : '0';
+        out[n] = 0;
+    }
+    ks_rules_destroy(r);
+    ks_compiler_destroy(c);
+}
+
+static void check_lazy(int line, const char *rule, const char *want)
+{
+    char got[64];
+    lazy_flags(rule, got, sizeof got);
+    rt_count++;
+    if (strcmp(got, want) != 0) {
+        rt_failures++;
+        fprintf(stderr, "line %d: lazy flags %s, want %s: %s\n", line, got, want, rule);
+    }
+}
+
+typedef struct report { char *buf; size_t n, cap; } report;
+
+static void rep_add(report *r, const char *s)
+{
+    size_t l = strlen(s);
+    if (r->n + l + 1 > r->cap) {
+        size_t nc = (r->n + l + 1) * 2;
+        char *nb = realloc(r->buf, nc);
+        if (!nb) return;
+        r->buf = nb;
+        r->cap = nc;
+    }
+    memcpy(r->buf + r->n, s, l + 1);
+    r->n += l;
+}
+
+/* each matching rule with every match of its strings */
+static int rep_cb(ks_scanner *sc, const ks_event *ev, void *ud)
+{
+    if (ev->type != KS_EV_RULE_MATCH) return 0;
+    report *r = ud;
+    char line[128];
+    snprintf(line, sizeof line, "%s:", ev->rule->id);
+    rep_add(r, line);
+    for (int si = 0; si < ev->rule->nstrings; si++) {
+        const ks_match *m;
+        int n = ks_scanner_matches(sc, ev->rule->index, si, &m);
+        for (int i = 0; i < n; i++) {
+            snprintf(line, sizeof line, " %d@%lld+%u", si, (long long)m[i].offset, m[i].length);
+            rep_add(r, line);
+        }
+    }
+    rep_add(r, "\n");
+    return 0;
+}
+
+/* Scans data with rules reporting matching rules only (lazy strings held) and every rule; the
+ * matching rules' reports must be the same, and `want` rules must match. */
+static void check_same(int line, const char *rules, const void *data, size_t len, int want)
+{
+    ks_compiler *c = NULL;
+    ks_rules *r = NULL;
+    report a = {0}, b = {0};
+    int ok = 0, nm = 0;
+    rt_count++;
+    if (ks_compiler_create(&c) == KS_OK &&
+        ks_compiler_add_string(c, rules, strlen(rules), NULL, "t.yar") == 0 &&
+        ks_compiler_get_rules(c, &r) == KS_OK) {
+        ks_scanner *s1 = NULL, *s2 = NULL;
+        if (ks_scanner_create(r, &s1) == KS_OK && ks_scanner_create(r, &s2) == KS_OK) {
+            ks_scanner_set_flags(s1, KS_SCAN_MATCHES_ONLY);
+            rep_add(&a, "");
+            rep_add(&b, "");
+            ok = ks_scanner_scan_mem(s1, data, len, rep_cb, &a) == KS_OK &&
+                 ks_scanner_scan_mem(s2, data, len, rep_cb, &b) == KS_OK &&
+                 a.buf && b.buf && strcmp(a.buf, b.buf) == 0;
+            for (size_t i = 0; a.buf && i < a.n; i++) nm += a.buf[i] == '\n';
+        }
+        ks_scanner_destroy(s1);
+        ks_scanner_destroy(s2);
+    }
+    if (!ok || nm != want) {
+        rt_failures++;
+        fprintf(stderr, "line %d: %d matching (want %d), reports %s:\n%s---\n%s", line, nm, want,
+                ok ? "equal" : "differ", a.buf ? a.buf : "", b.buf ? b.buf : "");
+    }
+    free(a.buf);
+    free(b.buf);
+    ks_rules_destroy(r);
+    ks_compiler_destroy(c);
+}
+
+static void test_lazy_analysis(void)
+{
+    /* a text string decides: the hex string waits for it */
+    check_lazy(__LINE__, "rule t { strings: $t = \"abc\" $h = { 61 62 63 } condition: $t and $h }", "01");
+    check_lazy(__LINE__, "rule t { strings: $t = \"abc\" $r = /ab+c/ condition: $r and #t > 2 }", "01");
+    /* either may match alone: nothing waits */
+    check_lazy(__LINE__, "rule t { strings: $t = \"abc\" $h = { 61 62 63 } condition: $t or $h }", "00");
+    check_lazy(__LINE__, "rule t { strings: $t = \"abc\" $h = { 61 62 63 } condition: any of them }", "00");
+    check_lazy(__LINE__, "rule t { strings: $t = \"abc\" $h = { 61 62 63 } condition: not $t and $h }", "00");
+    /* two hex strings: the one with the weaker atom waits for the other */
+    check_lazy(__LINE__, "rule t { strings: $a = { 41 42 43 44 45 46 } $b = { 41 ?? 42 } "
+                         "condition: #a > 1 and #b > 5 }", "01");
+    /* all of them: every string but one waits */
+    check_lazy(__LINE__, "rule t { strings: $a = { 41 42 43 44 } $b = { 45 ?? 46 } $c = /x[0-9]+y/ "
+                         "condition: all of them }", "011");
+    /* N of: N - 1 strings may wait */
+    check_lazy(__LINE__, "rule t { strings: $a = { 41 42 43 44 } $b = { 45 ?? 46 } $t = \"xyz\" "
+                         "condition: 2 of them }", "010");
+    /* the regex strings beside a text set stay lazy */
+    check_lazy(__LINE__, "rule t { strings: $t = \"xyz\" $r1 = /a+b/ $r2 = /c+d/ "
+                         "condition: $t and 1 of ($r*) }", "011");
+    /* a loop over the set reads each string: not lazy */
+    check_lazy(__LINE__, "rule t { strings: $t = \"xyz\" $h = { 61 62 } "
+                         "condition: for all of them : ( # > 1 ) }", "00");
+}
+
+static void test_lazy_scans(void)
+{
+    const char *r1 = "rule t { strings: $t = \"abc\" $h = { 78 ?? 7A } condition: $t and $h }";
+    check_same(__LINE__, r1, "x.z x-z", 7, 0);
+    check_same(__LINE__, r1, "x.z abc x-z", 11, 1);
+    /* shared atoms, several strings at one offset (tie order), a twin, a chained hex string */
+    const char *r2 =
+        "rule t { strings: $t = \"KEY\" "
+        "$a = { 41 42 43 [1-3] 44 } $b = { 41 42 43 ?? 44 } $c = /ABC.{1,3}D/ "
+        "$d = { 41 42 [300-400] 43 44 } $e = /ABC/ wide ascii nocase "
+        "condition: $t and 1 of ($a, $b, $c, $d, $e) }";
+    static char d2[1200];
+    memset(d2, '.', sizeof d2);
+    static const char head[] = "ABC.D ABC..D abcxD A\0B\0C\0";
+    memcpy(d2, head, sizeof head - 1);
+    memcpy(d2 + 400, "CD", 2);
+    check_same(__LINE__, r2, d2, sizeof d2, 0);
+    memcpy(d2 + 700, "KEY", 3);
+    check_same(__LINE__, r2, d2, sizeof d2, 1);
+    /* a chained hex string decides for another one (its matches are assembled first) */
+    const char *r5 = "rule t { strings: $a = { 31 32 [-] 38 39 } $b = { 31 32 [-] 35 36 } "
+                     "condition: (!a == 9) and (!b == 6) }";
+    check_lazy(__LINE__, r5, "01");
+    check_same(__LINE__, r5, "123456789", 9, 1);
+    check_same(__LINE__, r5, "1234567", 7, 0);
+    /* rule references: the referring rule sees the referenced rule's result */
+    const char *r3 = "private rule a { strings: $t = \"xyz\" $h = { 41 42 } condition: $t and $h } "
+                     "rule b { strings: $h = { 41 42 } condition: a and #h == 3 }";
+    check_same(__LINE__, r3, "AB AB AB", 8, 0);
+    check_same(__LINE__, r3, "AB AB AB xyz", 12, 1);
+    /* more held hits than LAZY_MAX_HELD: all verified, the rest of the scan at once */
+    size_t n = (size_t)LAZY_MAX_HELD * 3 + 64;
+    char *big = malloc(n);
+    if (big) {
+        for (size_t i = 0; i + 1 < n; i += 2) { big[i] = 'x'; big[i + 1] = (char)('0' + i % 7); }
+        const char *r4 = "rule t { strings: $t = \"END\" $h = { 78 3? } $r = /x[0-3]/ "
+                         "condition: $t and $h and $r }";
+        check_same(__LINE__, r4, big, n, 0);
+        memcpy(big + n - 3, "END", 3);
+        check_same(__LINE__, r4, big, n, 1);
+        free(big);
+    }
+}
+
 int main(void)
 {
     test_true_without_matches();
     test_false_without_matches();
     test_rule_references();
     test_guards();
+    test_lazy_analysis();
+    test_lazy_scans();
     RT_DONE();
 }

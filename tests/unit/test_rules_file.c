@@ -75,6 +75,8 @@ static const char *RULES =
     "  condition: any of them\n"
     "}\n"
     "rule needy { strings: $n = \"needle\" condition: $n and filesize > 10 }\n"
+    "rule lazy { strings: $n = \"needle\" $h = { 4C 65 67 [1-6] 43 43 } $r = /abb+c[0-9]/\n"
+    "  condition: $n and ($h or $r) }\n"
     "rule never { strings: $z = \"zzzzzzqq\" condition: $z }\n"
     "rule always { condition: filesize > 0 }\n"
     "rule ref { condition: text_mods and hexes and keyed }\n";
@@ -208,6 +210,8 @@ static int parse_layout(const uint8_t *f, size_t len, layout *l)
     }
     for (int i = 0; i < 5; i++) o = skip_array(f, len, o);          /* needs arrays */
     o += 4;                                                         /* pruned */
+    for (int i = 0; i < 4; i++) o = skip_array(f, len, o);          /* lfirst .. lazy */
+    o += 4;                                                         /* nlazy */
     return o == l->rt_end;
 }
 
@@ -242,9 +246,11 @@ static void test_round_trip(void)
     CHECK(srt->rivals.n > 0, "no rivals");
     CHECK(srt->everywhere.n > 0, "no atom-less target");
     CHECK(r->needs->pruned > 0, "no rule needs");
+    CHECK(r->needs->nlazy > 0, "no lazy string");
     expected = results(r);
     CHECK(expected && strstr(expected, "ref\n") && strstr(expected, "regexes\n") &&
-              strstr(expected, "needy\n") && !strstr(expected, "never\n"),
+              strstr(expected, "needy\n") && strstr(expected, "lazy\n") &&
+              !strstr(expected, "never\n"),
           "unexpected results:\n%s", expected ? expected : "(scan failed)");
 
     snprintf(path, sizeof path, "%s/kensa-rules-file-XXXXXX",
