@@ -402,6 +402,9 @@ static void set_far_key(pf_target *tg, const re_code *code, uint32_t ai)
     if (!p.len) return;
     memcpy(tg->fk, p.key, p.len);
     tg->fklen = p.len;
+    tg->fkr = 0;
+    for (uint8_t i = 1; i < p.len; i++)
+        if (freq_byte(p.key[i], 0xFF) > freq_byte(p.key[tg->fkr], 0xFF)) tg->fkr = i;
     tg->fkmin = p.omin;
     tg->fkmax = p.omax;
 }
@@ -1119,11 +1122,12 @@ static int far_key_ok(const scan_ctx *x, const pf_target *tg, uint64_t end)
     if (lo < 0) lo = 0;
     if (hi > (int64_t)x->size - tg->fklen) hi = (int64_t)x->size - tg->fklen;
     const uint8_t *k = tg->fk;
+    uint32_t r = tg->fkr;               /* searched for its rarest byte (< fklen: target_ok) */
     for (int64_t q = lo; q <= hi; q++) {
-        const uint8_t *p = memchr(x->data + q, k[0], (size_t)(hi - q + 1));
+        const uint8_t *p = memchr(x->data + q + r, k[r], (size_t)(hi - q + 1));
         if (!p) return 0;
-        q = p - x->data;
-        if (memcmp(p + 1, k + 1, tg->fklen - 1u) == 0) return 1;
+        q = p - x->data - r;
+        if (memcmp(x->data + q, k, tg->fklen) == 0) return 1;
     }
     return 0;
 }
@@ -1407,7 +1411,8 @@ static int target_ok(const ks_tables *t, const strings_rt *rt, const pf_target *
     if (tg->str >= t->strs.n || tg->nf > 2 || tg->alen > PF_MAX_ATOM) return 0;
     /* a far key's window as set_far_key makes them: a wider one read from a crafted file would
      * make every hit search up to the whole data */
-    if (tg->fklen > 4 || tg->fkmin > tg->fkmax || (int64_t)tg->fkmax - tg->fkmin > FK_MAX_SPAN)
+    if (tg->fklen > 4 || tg->fkmin > tg->fkmax || (int64_t)tg->fkmax - tg->fkmin > FK_MAX_SPAN ||
+        (tg->fklen && tg->fkr >= tg->fklen))
         return 0;
     for (uint32_t i = 0; i < tg->nf; i++)
         if (tg->flen[i] > 8) return 0;

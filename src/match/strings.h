@@ -59,6 +59,7 @@ typedef struct pf_target {
                             at pos + o for some o in [fkmin, fkmax], pos being the atom's first
                             byte; fklen 0: none */
     uint8_t fklen;
+    uint8_t fkr;         /* index in fk of its rarest byte (freq_byte), the one searched for */
     int32_t fkmin, fkmax;
 } pf_target;
 
