@@ -48,6 +48,7 @@ struct ks_object {
     obj_type type;
     uint8_t defined;     /* leaves only */
     uint8_t flip;        /* parity of copies: 1 = print struct members in declaration order */
+    uint8_t keep;        /* a constant (obj_set_const_int): obj_reset leaves its value */
     char *name;
     ks_object *parent;
     void *udata;                        /* obj_set_udata(): module data, usually on the root */
@@ -298,7 +299,7 @@ void obj_destroy(ks_object *o)
 
 void obj_reset(ks_object *o)
 {
-    if (!o)
+    if (!o || o->keep)
         return;
     switch (o->type) {
     case OBJ_INT: case OBJ_FLOAT:
@@ -703,6 +704,20 @@ int obj_set_int(ks_object *root, int64_t v, const char *path, ...)
     o->lazy = NULL;
     o->u.i = v;
     o->defined = 1;
+    return 0;
+}
+
+int obj_set_const_int(ks_object *root, int64_t v, const char *name)
+{
+    ks_object *o = obj_field(root, name);
+    if (!o)
+        return KS_EUNDEF;
+    if (o->type != OBJ_INT)
+        return KS_ETYPE;
+    o->lazy = NULL;
+    o->u.i = v;
+    o->defined = 1;
+    o->keep = 1;
     return 0;
 }
 

@@ -105,8 +105,9 @@ int obj_decl_func(ks_object *parent, const char *name, const char *args, char re
 
 void obj_destroy(ks_object *o);
 /* Return a tree to its just-declared state, keeping the declaration: every leaf undefined (and
- * its lazy resolver dropped), arrays and dicts emptied, udata released. A scanner keeps each
- * module's declared tree across scans and resets it after each one instead of declaring anew. */
+ * its lazy resolver dropped), arrays and dicts emptied, udata released; constants
+ * (obj_set_const_int) keep their value. A scanner keeps each module's declared tree across
+ * scans and resets it after each one instead of declaring anew. */
 void obj_reset(ks_object *o);
 
 /* Opaque data a module attaches to its tree at load time (e.g. a parsed report that its
@@ -122,6 +123,10 @@ void *obj_get_udata(const ks_object *o);
  * "version_info[%s]", "number_of_sections". Array items and dict entries are created on demand.
  * Return 0, or a negative KS_E* error (no such field, type mismatch, out of memory, limits). */
 int obj_set_int(ks_object *root, int64_t v, const char *path, ...);
+/* The int member `name` of struct `root` (a module's constant, such as pe.MACHINE_I386) set to v
+ * for good: obj_reset leaves it, so a module sets its constants on its first load only
+ * (obj_is_defined tells). Returns 0, KS_EUNDEF (no such member) or KS_ETYPE. */
+int obj_set_const_int(ks_object *root, int64_t v, const char *name);
 int obj_set_float(ks_object *root, double v, const char *path, ...);
 int obj_set_string(ks_object *root, const void *s, size_t len, const char *path, ...);
 /* Lazy leaves: the value of the int/float/string leaf at `path` is computed on first read.

@@ -1263,11 +1263,15 @@ static int pe_load_fn(ks_object *root, const uint8_t *data, size_t size, const v
     memset(&L, 0, sizeof L);
     L.root = root;
     L.pe = &pe;
-    for (size_t k = 0; k < sizeof pe_consts / sizeof pe_consts[0]; k++)
-        CHECK_RC(obj_set_int(root, pe_consts[k].v, pe_consts[k].name));
-    CHECK_RC(obj_set_int(root, PE_IMPORT_DELAYED, "IMPORT_DELAYED"));
-    CHECK_RC(obj_set_int(root, PE_IMPORT_STANDARD, "IMPORT_STANDARD"));
-    CHECK_RC(obj_set_int(root, PE_IMPORT_ANY, "IMPORT_ANY"));
+    /* the constants: set on the first load, kept by the scanner's resets (~150 name lookups
+     * a file otherwise) */
+    if (!obj_is_defined(obj_field(root, "IMPORT_ANY"))) {
+        for (size_t k = 0; k < sizeof pe_consts / sizeof pe_consts[0]; k++)
+            CHECK_RC(obj_set_const_int(root, pe_consts[k].v, pe_consts[k].name));
+        CHECK_RC(obj_set_const_int(root, PE_IMPORT_DELAYED, "IMPORT_DELAYED"));
+        CHECK_RC(obj_set_const_int(root, PE_IMPORT_STANDARD, "IMPORT_STANDARD"));
+        CHECK_RC(obj_set_const_int(root, PE_IMPORT_ANY, "IMPORT_ANY"));
+    }
     CHECK_RC(obj_set_int(root, 0, "is_pe"));
     if (pe_open(&pe, data, size) != 0)
         return 0;
