@@ -12,15 +12,40 @@
 
 #include "kensa.h"
 
+#include <stdlib.h>
+
+/* A scan's digest: every match of every string of the matching rules, in report order. */
+typedef struct rh_report {
+    size_t total;
+    uint64_t digest;
+    uint32_t nmatch;
+} rh_report;
+
+static void rh_mix(rh_report *r, uint64_t v)
+{
+    r->digest = (r->digest ^ v) * 0x100000001b3ULL;
+}
+
 static int rh_on_event(ks_scanner *s, const ks_event *ev, void *ud)
 {
-    size_t *total = ud;
+    rh_report *rep = ud;
     if ((ev->type == KS_EV_RULE_MATCH || ev->type == KS_EV_RULE_NOMATCH) && ev->rule) {
+        int match = ev->type == KS_EV_RULE_MATCH;
+        if (match) {
+            rep->nmatch++;
+            rh_mix(rep, ev->rule->index);
+        }
         for (int si = 0; si < ev->rule->nstrings; si++) {
             const ks_match *m = NULL;
             int n = ks_scanner_matches(s, ev->rule->index, si, &m);
-            for (int k = 0; k < n && m; k++)
-                *total += m[k].data_len + (size_t)m[k].offset;
+            for (int k = 0; k < n && m; k++) {
+                rep->total += m[k].data_len + (size_t)m[k].offset;
+                if (match) {
+                    rh_mix(rep, (uint64_t)si << 32 | m[k].length);
+                    rh_mix(rep, (uint64_t)m[k].offset);
+                    rh_mix(rep, (uint64_t)(int64_t)m[k].xor_key);
+                }
+            }
         }
     }
     return 0;
@@ -54,19 +79,24 @@ static ks_rules *rh_compile(const uint8_t *src, size_t len)
 }
 
 /* Scan data[0..n) (then an empty buffer if `empty`) with a 5-second timeout, once reporting
- * every rule and once matches only (where the strings of rules whose guard fails are skipped),
- * then read every rule's info and string ids. */
+ * every rule and once matches only (where the strings of rules whose guard fails are skipped
+ * and lazy strings are held back), then read every rule's info and string ids. The two scans
+ * must report the same matching rules with the same matches: any difference aborts (a crash
+ * for the fuzzer to keep). */
 static void rh_exercise(const ks_rules *r, const uint8_t *data, size_t n, int empty)
 {
     ks_scanner *s = NULL;
     if (ks_scanner_create(r, &s) == KS_OK) {
-        size_t total = 0;
+        rh_report all = {0, 0, 0}, only = {0, 0, 0}, e = {0, 0, 0};
         ks_scanner_set_timeout(s, 5);
-        ks_scanner_scan_mem(s, data, n, rh_on_event, &total);
+        int rc1 = ks_scanner_scan_mem(s, data, n, rh_on_event, &all);
         if (empty)
-            ks_scanner_scan_mem(s, (const uint8_t *)"", 0, rh_on_event, &total);
+            ks_scanner_scan_mem(s, (const uint8_t *)"", 0, rh_on_event, &e);
         ks_scanner_set_flags(s, KS_SCAN_MATCHES_ONLY);
-        ks_scanner_scan_mem(s, data, n, rh_on_event, &total);
+        int rc2 = ks_scanner_scan_mem(s, data, n, rh_on_event, &only);
+        if (rc1 == KS_OK && rc2 == KS_OK &&
+            (all.nmatch != only.nmatch || all.digest != only.digest))
+            abort();
         ks_scanner_destroy(s);
     }
     uint32_t nr = ks_rules_count(r);
