@@ -26,8 +26,10 @@ enum { PF_RE, PF_LIT, PF_GATED, PF_LITNG, PF_NDB };
 /* Data scanned with the gate closed before the ungated literal database is built. Its compile
  * (~0.25 s for signature-base) pays for itself after ~300 MB of such data (it saves ~0.8 ms per
  * MB), so building it on first need is a rent-or-buy choice: waiting for about that much first
- * costs a large scan little (/usr/bin, 1.5 GB: at most ~0.2 s) and spares a smaller one the whole
- * compile (the synthetic corpus, 81 MB of non-PE data in 200 MB: 2.53 -> 2.25 s CPU). */
+ * costs a large scan little and spares a smaller one the whole compile (the synthetic corpus,
+ * 81 MB of non-PE data in 200 MB: 2.53 -> 2.25 s CPU against building after 64 MiB). When
+ * nearly all data so far had the gate closed (three quarters or more: /usr/bin, a mail spool),
+ * more of it is likely, and a quarter of that suffices. */
 #define PF_LAZY_BYTES ((uint64_t)256 << 20)
 
 enum { NG_NONE, NG_LAZY, NG_READY, NG_FAILED };
@@ -45,7 +47,9 @@ struct pf_db {
     _Atomic(hs_database_t *) ng;
     atomic_int ng_state;        /* NG_*: NONE when no literal atom is gated (nothing to build) */
     atomic_uint_fast64_t ng_seen;   /* bytes scanned with the gate closed so far */
-    uint64_t ng_after;          /* ... before building (PF_LAZY_BYTES, pf_set_lazy_bytes) */
+    atomic_uint_fast64_t ng_open;   /* and with it open */
+    uint64_t ng_after;          /* ... before building (PF_LAZY_BYTES, pf_set_lazy_bytes; a
+                                   quarter when ng_seen >= 3 * ng_open) */
     pthread_mutex_t ng_lock;    /* one builder */
     uint32_t ng_n;
     char *ng_bytes;             /* the patterns, one after another */
@@ -183,6 +187,7 @@ static pf_db *db_new(void)
     atomic_init(&db->ng, NULL);
     atomic_init(&db->ng_state, NG_NONE);
     atomic_init(&db->ng_seen, 0);
+    atomic_init(&db->ng_open, 0);
     db->ng_after = PF_LAZY_BYTES;
     return db;
 }
@@ -267,7 +272,8 @@ static const hs_database_t *ng_get(const pf_db *cdb, pf_scratch *s, size_t len)
     if (!h) {
         if (atomic_load_explicit(&db->ng_state, memory_order_relaxed) != NG_LAZY) return NULL;
         uint64_t seen = atomic_fetch_add_explicit(&db->ng_seen, len, memory_order_relaxed) + len;
-        if (seen < db->ng_after) return NULL;
+        uint64_t open = atomic_load_explicit(&db->ng_open, memory_order_relaxed);
+        if (seen < db->ng_after && (seen < db->ng_after / 4 || seen < 3 * open)) return NULL;
         if (pthread_mutex_trylock(&db->ng_lock) != 0) return NULL;
         if (atomic_load(&db->ng_state) == NG_LAZY) ng_build(db);
         h = atomic_load_explicit(&db->ng, memory_order_acquire);
@@ -525,6 +531,8 @@ int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, int
     /* the ungated literal database is looked up (and built, the first time) before anything
      * reads the data: the pages of a mapped file are not in memory yet while it compiles */
     const hs_database_t *ng = !gate_open && db->h[PF_LIT] ? ng_get(db, s, len) : NULL;
+    if (gate_open && atomic_load_explicit(&db->ng_state, memory_order_relaxed) == NG_LAZY)
+        atomic_fetch_add_explicit(&((pf_db *)db)->ng_open, len, memory_order_relaxed);
     static const int order[3] = {PF_RE, PF_GATED, PF_LIT};
     int r = 0;
     for (int k = 0; k < 3 && r == 0; k++) {

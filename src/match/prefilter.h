@@ -84,7 +84,8 @@ int pf_scan(const pf_db *db, pf_scratch *s, const uint8_t *data, size_t len, int
             pf_hit_fn fn, void *ud);
 
 /* Bytes of gate-closed data pf_scan sees before it builds the ungated literal database
- * (default 256 MiB; 0: at the first gate-closed scan). Set before scanning. */
+ * (default 256 MiB, a quarter of it when three quarters of the data so far had the gate closed;
+ * 0: at the first gate-closed scan). Set before scanning. */
 void pf_set_lazy_bytes(pf_db *db, uint64_t bytes);
 
 /* ------------------------------------------------------------------ saving and loading
