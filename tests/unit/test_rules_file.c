@@ -136,7 +136,8 @@ static int collect(ks_scanner *s, const ks_event *ev, void *ud)
     return 0;
 }
 
-/* The rules' matches on data, as text (caller frees); NULL if the scan failed. */
+/* The rules' matches on data, as text, reporting every rule and then matching ones only
+ * (caller frees); NULL if a scan failed. */
 static char *results(const ks_rules *r)
 {
     ks_scanner *s;
@@ -145,6 +146,10 @@ static char *results(const ks_rules *r)
     sbuf b = {0};
     sb_printf(&b, "%s", "");
     int rc = ks_scanner_scan_mem(s, data, data_len, collect, &b);
+    /* again reporting matching rules only: guard-dead strings skipped, lazy strings held */
+    sb_printf(&b, "%s", "-- matches only\n");
+    ks_scanner_set_flags(s, KS_SCAN_MATCHES_ONLY);
+    if (rc == KS_OK) rc = ks_scanner_scan_mem(s, data, data_len, collect, &b);
     ks_scanner_destroy(s);
     if (rc != KS_OK) { free(b.p); return NULL; }
     return b.p;
@@ -250,6 +255,8 @@ static void test_round_trip(void)
     expected = results(r);
     CHECK(expected && strstr(expected, "ref\n") && strstr(expected, "regexes\n") &&
               strstr(expected, "needy\n") && strstr(expected, "lazy\n") &&
+              strstr(expected, "-- matches only\n") &&
+              strstr(strstr(expected, "-- matches only\n"), "lazy\n") &&
               !strstr(expected, "never\n"),
           "unexpected results:\n%s", expected ? expected : "(scan failed)");
 
