@@ -10,7 +10,9 @@
 # for both.
 #
 # Environment:
-#   RULES="f1.yar f2.yar ..."  rule files (default: signature-base's module-free files, see below)
+#   RULES="f1.yar f2.yar ..."  rule files (default: signature-base's files, see RULESET)
+#   RULESET=all                all: every signature-base file yara compiles with the externals
+#                              below (741); modfree: those of them that import no module (605)
 #   SIGBASE=DIR                signature-base yara folder (default ../shared/rules/signature-base/yara)
 #   SYNTH_MB=200               size of the synthetic corpus
 #   SYNTH_DIR=/tmp/kensa-bench-synth
@@ -37,15 +39,21 @@ if [ "${NOBUILD:-0}" != 1 ]; then
 fi
 [ -x "$KENSA" ] || { echo "no $KENSA"; exit 1; }
 
-# The rule set: signature-base's files that yara compiles with the externals above and that
-# import no module (until kensa's modules are complete). The list is cached.
+# The rule set: signature-base's files that yara compiles with the externals above; with
+# RULESET=modfree only those importing no module (the rule set until kensa's modules
+# were complete). The list is cached.
+RULESET=${RULESET:-all}
 if [ -z "${RULES:-}" ]; then
-  LIST=${RULES_LIST:-/tmp/kensa-bench-rules.txt}
+  case "$RULESET" in
+    all) LIST=${RULES_LIST:-/tmp/kensa-bench-rules-all.txt} ;;
+    modfree) LIST=${RULES_LIST:-/tmp/kensa-bench-rules.txt} ;;
+    *) echo "RULESET is all or modfree" >&2; exit 2 ;;
+  esac
   if [ ! -s "$LIST" ]; then
-    echo "selecting module-free rule files in $SIGBASE ..." >&2
+    echo "selecting rule files ($RULESET) in $SIGBASE ..." >&2
     for f in "$SIGBASE"/*.yar "$SIGBASE"/*.yara; do
       [ -f "$f" ] || continue
-      grep -q '^[[:space:]]*import' "$f" && continue
+      [ "$RULESET" = modfree ] && grep -q '^[[:space:]]*import' "$f" && continue
       yara -w "${EXT[@]}" "$f" /dev/null > /dev/null 2>&1 && echo "$f"
     done > "$LIST"
   fi
