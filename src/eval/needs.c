@@ -128,17 +128,18 @@ static set string_of(an *a, const ks_node *n)
 
 static int const_int(const an *a, uint32_t ni, int64_t *v);
 
-/* Allows the cheapest forbidden item of items[0..n) in sets from now on (it will not be lazy).
- * Returns 0 when none is forbidden. */
-static int allow_cheapest(an *a, const uint32_t *items, uint32_t n)
+/* Allows the cheapest forbidden string among items[0..n) (items NULL: the strings first ..
+ * first+n-1) in sets from now on: it will not be lazy. Returns it, or UINT32_MAX when none of
+ * them is forbidden. */
+static uint32_t allow_cheapest(an *a, const uint32_t *items, uint32_t first, uint32_t n)
 {
     uint32_t best = UINT32_MAX;
-    for (uint32_t k = 0; k < n; k++)
-        if (a->forbid[items[k]] && (best == UINT32_MAX || a->qual[items[k]] > a->qual[best]))
-            best = items[k];
-    if (best == UINT32_MAX) return 0;
-    a->forbid[best] = 0;
-    return 1;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t si = items ? items[k] : first + k;
+        if (a->forbid[si] && (best == UINT32_MAX || a->qual[si] > a->qual[best])) best = si;
+    }
+    if (best != UINT32_MAX) a->forbid[best] = 0;
+    return best;
 }
 
 /* `N of (items)` over strings in the lazy pass (see the top): the allowed items, once at most
@@ -159,14 +160,12 @@ static set of_allowed(an *a, uint32_t qn, const uint32_t *items, uint32_t n)
         for (uint32_t k = 0; k < n; k++)
             if (!a->forbid[items[k]]) return one(a, items[k]);
         if (!a->promote) return SET_ANY;
-        allow_cheapest(a, items, n);            /* every item is forbidden: allow one */
-        for (uint32_t k = 0; k < n; k++)
-            if (!a->forbid[items[k]]) return one(a, items[k]);
-        return SET_ANY;
+        return one(a, allow_cheapest(a, items, 0, n));  /* all forbidden: allow one, alone */
     }
     if (q->op == N_QUANT && q->i == Q_ANY) need_n = 1;
     else if (!const_int(a, qn, &need_n) || need_n < 1) return SET_ANY;  /* percentages too */
-    while (a->promote && (int64_t)f > need_n - 1 && allow_cheapest(a, items, n)) f--;
+    while (a->promote && (int64_t)f > need_n - 1 && allow_cheapest(a, items, 0, n) != UINT32_MAX)
+        f--;
     if ((int64_t)f > need_n - 1 || n - f > NEED_MAX_SET) return SET_ANY;
     set s = {a->buf.n, 0};
     if (a->buf.n + (uint64_t)(n - f) > NEED_MAX_BUF) return SET_ANY;
@@ -380,13 +379,7 @@ static int run_pass(const ks_tables *t, needs_rt *out, uint8_t *forbid, const in
          * some, then allow the rule's cheapest one at a time (`#a > 100 and #b > 5` with two
          * hex strings: b lazy, set {a}) */
         for (int k = 0; forbid && !a.err && s.n == ANY && k <= LAZY_TRIES; k++) {
-            if (k > 0) {
-                uint32_t best = UINT32_MAX;
-                for (uint32_t si = rr->str_first; si < rr->str_first + rr->nstr && si < t->strs.n; si++)
-                    if (forbid[si] && (best == UINT32_MAX || qual[si] > qual[best])) best = si;
-                if (best == UINT32_MAX) break;
-                forbid[best] = 0;
-            }
+            if (k > 0 && allow_cheapest(&a, NULL, rr->str_first, rr->nstr) == UINT32_MAX) break;
             a.buf.n = 0;
             a.nloops = 0;
             a.promote = 1;
