@@ -418,7 +418,7 @@ static int run_pass(const ks_tables *t, needs_rt *out, uint8_t *forbid, const in
     return a.err;
 }
 
-int needs_build(const ks_tables *t, needs_rt *out)
+int needs_build(const ks_tables *t, const uint8_t *eager, needs_rt *out)
 {
     memset(out, 0, sizeof *out);
     uint32_t nr = t->rules.n, ns = t->strs.n;
@@ -458,7 +458,8 @@ int needs_build(const ks_tables *t, needs_rt *out)
         }
         for (uint32_t si = 0; rc == KS_OK && si < ns; si++) {
             uint32_t ri = t->strs.v[si].rule;
-            out->lazy[si] = forbid[si] && ri < nr && out->ln[ri] != NEEDS_ALWAYS;
+            out->lazy[si] = forbid[si] && ri < nr && out->ln[ri] != NEEDS_ALWAYS &&
+                            !(eager && eager[si]);
             out->nlazy += out->lazy[si];
         }
     }
@@ -539,7 +540,7 @@ int needs_read(ser_r *r, const ks_tables *t, needs_rt *out)
     return r->err;
 }
 
-int needs_check(const ks_tables *t, const needs_rt *n)
+int needs_check(const ks_tables *t, const uint8_t *eager, const needs_rt *n)
 {
     uint32_t nr = t->rules.n, ns = t->strs.n;
     for (uint32_t ri = 0; ri < nr; ri++)
@@ -560,7 +561,7 @@ int needs_check(const ks_tables *t, const needs_rt *n)
             return 0;
     uint32_t nl = 0;
     for (uint32_t si = 0; si < ns; si++) {
-        if (n->lazy[si] > 1) return 0;
+        if (n->lazy[si] > 1 || (n->lazy[si] && eager && eager[si])) return 0;
         nl += n->lazy[si];
     }
     if (nl != n->nlazy) return 0;

@@ -33,8 +33,10 @@ typedef struct needs_rt {
     uint32_t nlazy;             /* strings with lazy = 1 */
 } needs_rt;
 
-/* Analyse every rule of t. Returns KS_OK or KS_ENOMEM (out is then empty). */
-int needs_build(const ks_tables *t, needs_rt *out);
+/* Analyse every rule of t. eager (per string, may be NULL): 1 for a string never to be made
+ * lazy (one with a target verified at every offset: its matches are found after the search,
+ * and a string's hits are held all or none). Returns KS_OK or KS_ENOMEM (out is then empty). */
+int needs_build(const ks_tables *t, const uint8_t *eager, needs_rt *out);
 void needs_free(needs_rt *n);
 
 /* Saving and loading (rules.c's compiled-rules file): first, n (one per rule), list,
@@ -42,10 +44,11 @@ void needs_free(needs_rt *n);
  * string), nlazy. needs_read checks the array sizes against t and
  * latches errors in r; on error *out is left for needs_free. needs_check: 1 when every index is
  * in range (each rule's set inside list, list items strings of t, by_str_first ascending from 0
- * to by_str's size, by_str items rules of t, the same for lfirst/ln/llist, lazy flags 0 or 1
- * and no string of llist lazy), 0 otherwise. */
+ * to by_str's size, by_str items rules of t, the same for lfirst/ln/llist, lazy flags 0 or 1,
+ * no string of llist lazy, and none lazy that `eager` (as for needs_build) marks), 0
+ * otherwise. */
 int needs_write(ser_w *w, const needs_rt *n, const ks_tables *t);
 int needs_read(ser_r *r, const ks_tables *t, needs_rt *out);
-int needs_check(const ks_tables *t, const needs_rt *n);
+int needs_check(const ks_tables *t, const uint8_t *eager, const needs_rt *n);
 
 #endif

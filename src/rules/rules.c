@@ -95,6 +95,17 @@ static int build_views(ks_rules *r)
     return orset_build(t, r->orsets);
 }
 
+/* Per string, 1 when it has a target verified at every offset (never lazy: needs_build), or
+ * NULL when out of memory. */
+static uint8_t *eager_strings(const ks_tables *t, const strings_rt *rt)
+{
+    uint8_t *e = calloc((size_t)t->strs.n + 1, 1);
+    if (!e) return NULL;
+    for (uint32_t k = 0; k < rt->everywhere.n; k++)
+        if (rt->everywhere.v[k].str < t->strs.n) e[rt->everywhere.v[k].str] = 1;
+    return e;
+}
+
 int rules_finish(ks_rules *r, int threads)
 {
     const ks_tables *t = &r->t;
@@ -114,8 +125,10 @@ int rules_finish(ks_rules *r, int threads)
     free(gated);
     if (rc != KS_OK) { free(r->srt); r->srt = NULL; return rc; }
     r->needs = calloc(1, sizeof(needs_rt));
-    if (!r->needs) return KS_ENOMEM;
-    rc = needs_build(t, r->needs);
+    uint8_t *eager = eager_strings(t, r->srt);
+    if (!r->needs || !eager) { free(eager); free(r->needs); r->needs = NULL; return KS_ENOMEM; }
+    rc = needs_build(t, eager, r->needs);
+    free(eager);
     if (rc != KS_OK) { free(r->needs); r->needs = NULL; return rc; }
     r->rt_stored = 0;
     return build_views(r);
@@ -468,7 +481,12 @@ static int read_runtime(ser_r *rd, ks_rules *r, uint64_t rt_len)
     if (rd->err == KS_EIO) return KS_EIO;
     if (!intact) { drop_runtime(r); return KS_OK; }
     if (parsed != KS_OK || tail || fgetc(rd->f) != EOF) return KS_EFORMAT;
-    if (!strings_check(&r->t, r->srt) || !needs_check(&r->t, r->needs)) return KS_EFORMAT;
+    if (!strings_check(&r->t, r->srt)) return KS_EFORMAT;
+    uint8_t *eager = eager_strings(&r->t, r->srt);
+    if (!eager) return KS_ENOMEM;
+    int needs_ok = needs_check(&r->t, eager, r->needs);
+    free(eager);
+    if (!needs_ok) return KS_EFORMAT;
     if (pf_open(r->srt->db) != KS_OK) { drop_runtime(r); return KS_OK; }
     r->rt_stored = 1;
     return KS_OK;

@@ -72,16 +72,11 @@ static int scanner_lists(ks_scanner *s)
         if (nd && nd->n[ri] == NEEDS_ALWAYS) s->always[s->nalways++] = ri;
         if (t->rules.v[ri].flags & KS_RULE_GLOBAL) s->globals[s->nglobals++] = ri;
     }
-    /* lazy strings, less those with a target verified at every offset (its matches are found
-     * after the search, and a string's hits are not held in part) */
+    /* lazy strings (eval/needs.c): the per-scan answers of lazy_need */
     if (nd && nd->nlazy) {
-        s->lazy = malloc((size_t)t->strs.n + 1);
         s->lzc = calloc((size_t)t->rules.n + 1, 1);
         s->lzlist = malloc(((size_t)t->rules.n + 1) * sizeof *s->lzlist);
-        if (!s->lazy || !s->lzc || !s->lzlist) return KS_ENOMEM;
-        memcpy(s->lazy, nd->lazy, t->strs.n);
-        const strings_rt *rt = s->r->srt;
-        for (uint32_t k = 0; k < rt->everywhere.n; k++) s->lazy[rt->everywhere.v[k].str] = 0;
+        if (!s->lzc || !s->lzlist) return KS_ENOMEM;
     }
     return KS_OK;
 }
@@ -178,7 +173,6 @@ void ks_scanner_destroy(ks_scanner *s)
     free(s->always);
     free(s->globals);
     free(s->clist);
-    free(s->lazy);
     free(s->lzc);
     free(s->lzlist);
     free(s->uguard);
@@ -372,7 +366,7 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
     /* lazy strings (eval/needs.c): their hits wait for the search's end and are verified only
      * when their rule may be true; exact for the rules reported, so only when just the
      * matching ones are (a string of a rule that is false is never shown) */
-    s->st.lazy = matches_only ? s->lazy : NULL;
+    s->st.lazy = matches_only && s->lzc ? r->needs->lazy : NULL;
     s->st.lazy_need = lazy_need;
     s->st.lazy_ud = s;
     rc = strings_scan(t, r->srt, &s->st, data, len, gate_open);

@@ -128,10 +128,9 @@ struct ks_scanner {
     uint32_t *globals;           /* global rules, in order */
     uint32_t nglobals;
     uint32_t *clist;             /* this scan's candidate rules (needs: some string hit) */
-    uint8_t *lazy;               /* per string: lazy (needs_rt.lazy, less strings verified at
-                                    every offset); NULL when none is */
     uint8_t *lzc;                /* per rule, this scan: 1 when its lazy strings must be
-                                    verified, 2 when not, 0 not asked yet (lazy_need) */
+                                    verified, 2 when not, 0 not asked yet (lazy_need); NULL
+                                    when the rules have no lazy string */
     uint32_t *lzlist;            /* rules with lzc set this scan */
     uint32_t nlz;
     uint32_t *matched;           /* this scan's matched rules, in order */

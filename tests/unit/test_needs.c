@@ -237,6 +237,10 @@ static void test_lazy_analysis(void)
     /* the regex strings beside a text set stay lazy */
     check_lazy(__LINE__, "rule t { strings: $t = \"xyz\" $r1 = /a+b/ $r2 = /c+d/ "
                          "condition: $t and 1 of ($r*) }", "011");
+    /* a regex without an atom is verified at every offset after the search: never lazy */
+    check_lazy(__LINE__, "rule t { strings: $t = \"abc\" $r = /[0-9]/ condition: $t and $r }", "00");
+    check_same(__LINE__, "rule t { strings: $t = \"abc\" $r = /[0-9]/ $h = { 78 ?? 7A } "
+                         "condition: $t and $r and $h }", "abc 1 x.z", 9, 1);
     /* a loop over the set reads each string: not lazy */
     check_lazy(__LINE__, "rule t { strings: $t = \"xyz\" $h = { 61 62 } "
                          "condition: for all of them : ( # > 1 ) }", "00");
