@@ -28,6 +28,13 @@ add_test(NAME diff_vs_yara
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties(diff_vs_yara PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
 
+# (c2) hex strings with several jumps, kensa's matcher vs yara (tests/re_diff.py): the shape
+# where yara's executor drops positions (src/match/re_exec.c, fast_run)
+add_test(NAME re_jumps_vs_yara
+         COMMAND ${KENSA_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/re_diff.py --kind jumps -n 2000 --seed 1
+         WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties(re_jumps_vs_yara PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+
 # (d) replay the fuzz corpus and the regression inputs through the fuzz harness (no libFuzzer)
 add_executable(fuzz_replay ${CMAKE_SOURCE_DIR}/fuzz/replay.c ${CMAKE_SOURCE_DIR}/fuzz/fuzz_rules.c)
 target_compile_definitions(fuzz_replay PRIVATE _GNU_SOURCE)

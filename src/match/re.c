@@ -370,12 +370,10 @@ static void tappend(tree *tr, int parent, int child)
     tr->t[parent].last = child;
 }
 
-/* Bytes that YARA's quality heuristic treats as common: 00 20 CC FF. */
-static inline int is_common_byte(uint8_t b) { return b == 0x00 || b == 0x20 || b == 0xCC || b == 0xFF; }
-
-/* Quality of one exact byte: 15 for a common byte, 19 for an ASCII letter (either case), else 20. */
-#define BQ(b) ((b) == 0x00 || (b) == 0x20 || (b) == 0xCC || (b) == 0xFF ? 15 \
-               : (unsigned)(((b) | 0x20) - 'a') < 26u ? 19 : 20)
+/* Quality of one exact byte in YARA's heuristic: 12 for a common byte (00 20 CC FF), 18 for an
+ * ASCII letter (either case), else 20. */
+#define BQ(b) ((b) == 0x00 || (b) == 0x20 || (b) == 0xCC || (b) == 0xFF ? 12 \
+               : (unsigned)(((b) | 0x20) - 'a') < 26u ? 18 : 20)
 #define BQ4(b) BQ(b), BQ((b) + 1), BQ((b) + 2), BQ((b) + 3)
 #define BQ16(b) BQ4(b), BQ4((b) + 4), BQ4((b) + 8), BQ4((b) + 12)
 #define BQ64(b) BQ16(b), BQ16((b) + 16), BQ16((b) + 32), BQ16((b) + 48)
@@ -385,9 +383,17 @@ static const uint8_t byte_quality[256] = { BQ64(0), BQ64(64), BQ64(128), BQ64(19
 #undef BQ4
 #undef BQ
 
-/* YARA's heuristic atom quality (values as observed in yara 4.2.3): per exact byte its
- * byte_quality; per nibble mask 4; per any-byte -10; an atom whose exact bytes are all one
- * common byte loses 10 per byte. x->len <= RE_MAX_ATOM. */
+/* The bytes whose repetition alone makes an atom very poor: 00 20 90 CC FF. */
+static inline int is_filler_byte(uint8_t b)
+{
+    return b == 0x00 || b == 0x20 || b == 0x90 || b == 0xCC || b == 0xFF;
+}
+
+/* YARA 4.2.3's heuristic atom quality (yr_atoms_heuristic_quality, as documented there and
+ * checked against its warnings): per exact byte its byte_quality; per any-byte -10; per
+ * nibble mask +4. Then an atom whose exact bytes are all one filler byte loses 10 per byte;
+ * any other gains 2 per distinct exact byte. The scale tops at 255 (RE_QUALITY_WARN is 38
+ * above its floor). x->len <= RE_MAX_ATOM. */
 static int atom_quality(const xatom *x)
 {
     uint8_t uniq[RE_MAX_ATOM];
@@ -408,9 +414,11 @@ static int atom_quality(const xatom *x)
             q += 4;
         }
     }
-    if (unique == 1 && is_common_byte(uniq[0]))
+    if (unique == 1 && is_filler_byte(uniq[0]))
         q -= 10 * x->len;
-    return 255 - 20 * RE_MAX_ATOM + q;
+    else
+        q += 2 * unique;
+    return 255 - 22 * RE_MAX_ATOM + q;
 }
 
 /* Trim leading/trailing any-bytes; returns how many leading bytes were removed. */
@@ -501,6 +509,7 @@ static int extract_atoms(re_ast *a, tree *tr, int root_or)
                 n = 0;
             }
             cur = si.app;
+            best_quality = -1;          /* each appending node starts its own best window */
         }
         if (si.re < 0)
             continue;

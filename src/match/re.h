@@ -193,7 +193,7 @@ int re_search(const re_code *c, const uint8_t *s, size_t len);
 /* 1 when YARA 4.2.3 would warn 'string "$x" may slow down scanning' for this pattern
  * (chosen atoms' quality below YARA's threshold). For split hex strings ask every piece: YARA
  * warns if any piece is slow. */
-#define RE_QUALITY_WARN 213
+#define RE_QUALITY_WARN (255 - 22 * RE_MAX_ATOM + 38)
 int re_slow(const re_code *c);
 
 /* YARA's heuristic quality of one atom (bytes/mask of len <= RE_MAX_ATOM). */

@@ -16,9 +16,9 @@
  *    end) is "stable": it repeats over every character of a skip set computed once, so the run
  *    jumps over such characters (memchr when the set misses at most SKIP_EX characters).
  *
- * re_exec_fast: YARA's depth-first executor for hex strings with only bytes, masks and jumps:
- * at a jump it first continues with the minimum length and stacks the other lengths, so they
- * are tried later from the shortest to the longest. Bounded explicit stack.
+ * re_exec_fast: YARA's executor for hex strings with only bytes, masks and jumps: one
+ * instruction at a time over a list of input positions, with YARA's dedup of positions (see
+ * fast_run). Bounded list and instruction count.
  *
  * re_verify runs the forward program, then the backward one (exhaustive) with the forward
  * length; a bounded probe of the backward program first (RE_X_PROBE) skips hits where it
@@ -695,9 +695,62 @@ int re_exec_pike(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint
     return exhaustive ? 0 : result;
 }
 
-#define FAST_STACK 1024
+/* re_exec_fast's list of positions: nodes linked by index, a few on the stack and the rest
+ * on the heap, at most FAST_MAX_POS (then the run gives up like the instruction guard). */
+#define FAST_LOCAL 128
+#define FAST_MAX_POS (1 << 20)
 
-/* re_exec_fast; `probe` is a constant in each caller (RE_X_PROBE). */
+typedef struct fpos {
+    ptrdiff_t at;               /* offset of the next byte to read */
+    uint32_t round;             /* the instruction count this position waits for */
+    int32_t prev, next;
+} fpos;
+
+typedef struct fpool {
+    fpos *n;
+    int32_t cap, used, free_head;
+    bool heap;
+} fpool;
+
+/* A free node, or -1 when the pool may not grow any more (or out of memory). */
+static int32_t fpool_get(fpool *p)
+{
+    if (p->free_head >= 0) {
+        int32_t k = p->free_head;
+        p->free_head = p->n[k].next;
+        return k;
+    }
+    if (p->used == p->cap) {
+        if (p->cap >= FAST_MAX_POS)
+            return -1;
+        int32_t nc = p->cap * 2;
+        fpos *q = p->heap ? realloc(p->n, sizeof(fpos) * (size_t)nc)
+                          : malloc(sizeof(fpos) * (size_t)nc);
+        if (!q)
+            return -1;
+        if (!p->heap)
+            memcpy(q, p->n, sizeof(fpos) * (size_t)p->cap);
+        p->n = q;
+        p->heap = true;
+        p->cap = nc;
+    }
+    return p->used++;
+}
+
+/* re_exec_fast; `probe` is a constant in each caller (RE_X_PROBE).
+ *
+ * The semantics are yara 4.2.3's for these strings, found by differential tests (the shapes
+ * are in tests/unit): one instruction runs at a time over a list of input positions. The
+ * list starts with the entry position and is meant to stay sorted by offset without
+ * duplicates. At a jump {lo,hi} each position stays in the list and advances by lo, and for
+ * every longer length lo+1..hi a new position is linked in after it: from the position on, the
+ * link point moves past the nodes whose offset is <= the new one. A new position is left out
+ * when the node at the link point has the same offset (whatever that node still has to do), when
+ * the next instruction is a byte that differs from the data there, or when it would pass the
+ * bytes left (the loop stops there). New positions wait for the next instruction. A position
+ * whose instruction fails, or that reaches MATCH in an exhaustive run, leaves the list. The
+ * first position to reach MATCH gives the length of a non-exhaustive run. The dedup can drop a
+ * way to match (then a shorter or no match is reported), never invent one. */
 static inline __attribute__((always_inline))
 int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t *data,
              size_t size, size_t pos, uint32_t flags, re_len_fn cb, void *ud, const bool probe)
@@ -707,84 +760,131 @@ int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t
     if (pos > size)
         return -1;
     size_t avail = bw ? pos : size - pos;
-    int maxb = (int)(avail < RE_SCAN_LIMIT ? avail : RE_SCAN_LIMIT);
-    /* a probe gives up (undecided) after this many instructions */
+    const ptrdiff_t maxb = (ptrdiff_t)(avail < RE_SCAN_LIMIT ? avail : RE_SCAN_LIMIT);
+    /* a probe gives up (undecided) after this many position steps */
     const long limit = probe ? 8L * RE_PROBE_STEPS : 50000000L;
-    struct { uint32_t pc; int bm; } st[FAST_STACK];
-    int sp = 0;
-    st[sp].pc = pc0; st[sp].bm = 0; sp++;
+    const ptrdiff_t step = bw ? -1 : 1;
+    /* bytes matched at offset `at`; the byte there is inside the data while it is < maxb
+     * (maxb <= size - pos forwards, <= pos backwards) */
+#define BM(AT) (bw ? (ptrdiff_t)pos - 1 - (AT) : (AT) - (ptrdiff_t)pos)
+    fpos local[FAST_LOCAL];
+    fpool pl = { local, FAST_LOCAL, 0, -1, false };
+    int result = exhaustive ? 0 : -1;
+    int32_t first = fpool_get(&pl), last = first;
+    pl.n[first].at = bw ? (ptrdiff_t)pos - 1 : (ptrdiff_t)pos;
+    pl.n[first].round = 0;
+    pl.n[first].prev = pl.n[first].next = -1;
+    uint32_t pc = pc0, round = 0;
     long guard = 0;
-    /* byte at bytes_matched bm (0 <= bm < maxb): data[pos + bm] forwards, data[pos - 1 - bm]
-     * backwards; maxb <= size - pos (forwards) or pos (backwards) keeps it inside the data */
-    const ptrdiff_t start = bw ? (ptrdiff_t)pos - 1 : (ptrdiff_t)pos, step = bw ? -1 : 1;
-#define BYTE_AT(BM) (data[start + step * (ptrdiff_t)(BM)])
-    while (sp > 0) {
-        sp--;
-        uint32_t pc = st[sp].pc;
-        int bm = st[sp].bm;
-        for (;;) {
-            if (++guard > limit)
-                return probe ? 1 : RE_EXEC_ERR + RE_ELIMIT;
-            if (pc >= code_len)
+    while (first >= 0) {
+        uint32_t sz = isize(code, code_len, pc);
+        if (sz == 0) {                   /* not a valid program: nothing matches */
+            result = exhaustive ? 0 : -1;
+            goto out;
+        }
+        uint8_t op = code[pc];
+        if (op != OP_LIT && op != OP_MASKED && op != OP_ANY && op != OP_MATCH && op != OP_REPANY) {
+            result = exhaustive ? 0 : -1;    /* not valid in fast code */
+            goto out;
+        }
+        for (int32_t cur = first; cur >= 0;) {
+            fpos *c = &pl.n[cur];
+            int32_t nx = c->next;
+            if (c->round != round) {
+                cur = nx;
+                continue;
+            }
+            if (++guard > limit) {
+                result = probe ? 1 : RE_EXEC_ERR + RE_ELIMIT;
+                goto out;
+            }
+            ptrdiff_t bm = BM(c->at);
+            bool ok = false;
+            switch (op) {
+            case OP_ANY:
+                if (bm < maxb) { ok = true; c->at += step; }
                 break;
-            uint8_t op = code[pc];
-            /* each case checks that its operands lie inside the code (as isize() would) */
-            if (op == OP_LIT) {
-                if (code_len - pc < 2 || bm >= maxb || BYTE_AT(bm) != code[pc + 1])
-                    break;
-                bm++;
-                pc += 2;
-                continue;
-            }
-            if (op == OP_MASKED) {
-                if (code_len - pc < 3 || bm >= maxb ||
-                    (BYTE_AT(bm) & code[pc + 2]) != code[pc + 1])
-                    break;
-                bm++;
-                pc += 3;
-                continue;
-            }
-            if (op == OP_ANY) {
+            case OP_LIT:
+                if (bm < maxb && data[c->at] == code[pc + 1]) { ok = true; c->at += step; }
+                break;
+            case OP_MASKED:
+                if (bm < maxb && (data[c->at] & code[pc + 2]) == code[pc + 1]) {
+                    ok = true;
+                    c->at += step;
+                }
+                break;
+            case OP_REPANY: {
                 if (bm >= maxb)
                     break;
-                bm++;
-                pc += 1;
-                continue;
-            }
-            if (op == OP_MATCH) {
-                if (exhaustive) {
-                    if (cb && cb(bm, ud)) { return 0; }
-                    break;
-                }
-                return probe ? 1 : bm;
-            }
-            if (op == OP_REPANY) {
-                if (code_len - pc < 5)
-                    break;
+                ok = true;
                 uint16_t lo, hi;
                 memcpy(&lo, code + pc + 1, 2);
                 memcpy(&hi, code + pc + 3, 2);
                 uint32_t next = pc + 5;
-                uint32_t nsz = isize(code, code_len, next);
-                /* stacked so that shorter jumps are popped first (lazy order) */
-                for (int i = hi; i >= lo + 1; i--) {
-                    if (bm + i >= maxb)
+                int want = isize(code, code_len, next) == 2 && code[next] == OP_LIT
+                               ? code[next + 1] : -1;
+                int32_t ins = cur;
+                for (int j = lo + 1; j <= hi; j++) {
+                    if (bm + j >= maxb)
+                        break;
+                    ptrdiff_t ni = pl.n[cur].at + step * j;
+                    while (pl.n[ins].next >= 0 && ni >= pl.n[pl.n[ins].next].at)
+                        ins = pl.n[ins].next;
+                    if (ni == pl.n[ins].at)
                         continue;
-                    if (nsz == 2 && code[next] == OP_LIT && code[next + 1] != BYTE_AT(bm + i))
+                    if (want >= 0 && data[ni] != want)
                         continue;
-                    if (sp >= FAST_STACK)
-                        return probe ? 1 : RE_EXEC_ERR + RE_ELIMIT;
-                    st[sp].pc = next; st[sp].bm = bm + i; sp++;
+                    int32_t k = fpool_get(&pl);
+                    if (k < 0) {
+                        result = probe ? 1 : RE_EXEC_ERR + RE_ELIMIT;
+                        goto out;
+                    }
+                    pl.n[k].at = ni;
+                    pl.n[k].round = round + 1;
+                    pl.n[k].prev = ins;
+                    pl.n[k].next = pl.n[ins].next;
+                    if (pl.n[ins].next >= 0)
+                        pl.n[pl.n[ins].next].prev = k;
+                    pl.n[ins].next = k;
+                    if (ins == last)
+                        last = k;
                 }
-                bm += lo;
-                pc = next;
-                continue;
+                c = &pl.n[cur];          /* the pool may have moved */
+                c->at += step * lo;
+                break;
             }
-            break;                       /* anything else: not valid in fast code */
+            case OP_MATCH:
+                if (!exhaustive) {
+                    result = probe ? 1 : (int)bm;
+                    goto out;
+                }
+                if (cb && cb((int)bm, ud)) {
+                    result = 0;
+                    goto out;
+                }
+                break;
+            }
+            if (ok) {
+                c->round = round + 1;
+            } else {                     /* unlink cur */
+                if (cur == first) first = c->next;
+                if (cur == last) last = c->prev;
+                if (c->prev >= 0) pl.n[c->prev].next = c->next;
+                if (c->next >= 0) pl.n[c->next].prev = c->prev;
+                c->next = pl.free_head;
+                pl.free_head = cur;
+            }
+            cur = nx;
         }
+        if (op != OP_MATCH)
+            pc += sz;
+        round++;
     }
-#undef BYTE_AT
-    return exhaustive ? 0 : -1;
+out:
+#undef BM
+    if (pl.heap)
+        free(pl.n);
+    return result;
 }
 
 static int fast_probe(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t *data,

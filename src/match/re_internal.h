@@ -81,7 +81,7 @@ void re_node_append(re_ast *a, int parent, int child);
 /* Not with RE_X_EXHAUSTIVE: a bounded check whether the program can match at all. Returns -1
  * when every thread died without reaching MATCH (then an exhaustive run reports nothing), 1
  * otherwise: a MATCH was reached, or the budget ran out (re_exec_pike: RE_PROBE_STEPS steps;
- * re_exec_fast: 8 * RE_PROBE_STEPS instructions or a full stack). */
+ * re_exec_fast: 8 * RE_PROBE_STEPS position steps or a full list). */
 #define RE_X_PROBE      0x800
 #define RE_PROBE_STEPS  16
 
@@ -92,7 +92,7 @@ typedef int (*re_len_fn)(int len, void *ud);
  * Returns < -1 on error (RE_ENOMEM - 1 etc. are never returned: errors are -1000 - code). */
 int re_exec_pike(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint8_t *data,
                  size_t size, size_t pos, uint32_t flags, re_len_fn cb, void *ud);
-/* YARA's "fast" depth-first executor for hex strings made only of bytes, masks and jumps. */
+/* YARA's "fast" executor for hex strings made only of bytes, masks and jumps. */
 int re_exec_fast(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint8_t *data,
                  size_t size, size_t pos, uint32_t flags, re_len_fn cb, void *ud);
 

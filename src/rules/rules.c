@@ -1,7 +1,7 @@
 /*
  * rules.c - compiled rules: run-time setup, public views, save and load.
  *
- * File format (version 2; integers and structs in this machine's layout: the header records a
+ * File format (version 3; integers and structs in this machine's layout: the header records a
  * byte order mark, every array its item size, and a file of another format version is refused):
  *
  *   "KENSARUL" | u32 version | u32 0x01020304
@@ -48,7 +48,7 @@
 #include "scan/scanner.h"
 #include "eval/orset.h"
 
-#define FORMAT_VERSION 2
+#define FORMAT_VERSION 3
 /* The run-time section is what strings_build, needs_build and pf_build derive from the tables.
  * Bump RUNTIME_VERSION whenever one of them changes what it derives, or a stored struct
  * (str_variant, pf_target, tclass, gentry) changes: files written before then keep their tables

@@ -152,6 +152,17 @@ int main(void)
     hx("01 ( 02 [-] 03 | 04 )", d3, 6, "ERR");
     hx("61 [0-2147483648] 62", d3, 6, "ERR");
     hx("62 [1-2] 63", "\x00\x62\x00\x63\x64 \x00\x62\x00\x00\x63\x64", 12, "1:3 7:4");
+    /* yara 4.2.3's fast executor: one instruction at a time over a list of positions that
+     * drops a new position when one with the same offset is already there (fast_run). Each
+     * expectation is yara's own output. The dedup loses the only match here: */
+    hx("41 42 43 61 [1-6] 62 [1-6] 63", "ABCa\0b\0bc\0\0\0\0", 13, "");
+    hx("41 42 43 61 [1-6] 62 [2-6] 63", "ABCa\0b\0bc\0\0\0\0", 13, "0:9");
+    /* ... and makes the longer way win here, while the shorter wins without the second 'b' */
+    hx("41 42 43 61 [1-10] 62 [1-10] 63", "ABCa\0b\0bc\0c\0\0\0", 15, "0:11");
+    hx("41 42 43 61 [1-10] 62 [1-10] 63", "ABCa\0b\0\0c\0c\0\0\0", 15, "0:9");
+    /* the atom is "61 62" (2 distinct bytes beat "61 61"), so the backward part decides */
+    hx("61 61 [2-5] 61 [2-9] 61 62 [2-5] 61 61",
+       "bab.baaaccccabc.abca.b.aaabac\0aabcaaaca\0\0", 40, "5:20 6:19 23:14");
     /* chaining */
     {
         re_code **cs; int32_t *a, *b; int np; re_error e;
@@ -173,6 +184,10 @@ int main(void)
     CHECK(slow_hex("00 01") == 1, "slow 00 01");
     CHECK(slow_hex("01 ?? 02") == 1, "slow 01 ?? 02");
     CHECK(slow_hex("00 62 [1] 63") == 0, "slow [1]");
+    CHECK(slow_hex("90 90") == 1, "slow 90 90");          /* one filler byte repeated */
+    CHECK(slow_hex("90 90 90") == 1, "slow 90 90 90");
+    CHECK(slow_hex("90 90 90 90") == 0, "slow 90 90 90 90");
+    CHECK(slow_hex("61 61") == 0, "slow 61 61");          /* exactly at the threshold */
     CHECK(slow_hex("00 62 [1-1] 63") == 1, "slow [1-1]");
     CHECK(slow_hex("01 00 0?") == 0, "slow nibble");
     /* deep nesting gives an error, not a crash */
