@@ -824,15 +824,45 @@ int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t
                 int want = isize(code, code_len, next) == 2 && code[next] == OP_LIT
                                ? code[next + 1] : -1;
                 int32_t ins = cur;
-                for (int j = lo + 1; j <= hi; j++) {
-                    if (bm + j >= maxb)
-                        break;
-                    ptrdiff_t ni = pl.n[cur].at + step * j;
-                    while (pl.n[ins].next >= 0 && ni >= pl.n[pl.n[ins].next].at)
+                /* The link point is where yara's walk for each length would leave it: the
+                 * walk only moves forward, so a run of walks is one walk to the highest offset
+                 * among them. Forwards that is the current length's offset (so lengths whose
+                 * byte differs need no walk); backwards the first length's (later walks stop
+                 * at once). Lengths whose byte differs from the next literal are skipped with
+                 * memchr / memrchr: they would not be linked in. */
+                ptrdiff_t jmax = maxb - 1 - bm;          /* bm + j < maxb */
+                if (jmax > hi)
+                    jmax = hi;
+                ptrdiff_t at0 = pl.n[cur].at;
+                if (jmax >= lo + 1 && bw) {
+                    ptrdiff_t first = at0 - (lo + 1);
+                    while (pl.n[ins].next >= 0 && first >= pl.n[pl.n[ins].next].at)
                         ins = pl.n[ins].next;
+                }
+                for (ptrdiff_t j = lo + 1; j <= jmax; j++) {
+                    ptrdiff_t ni = at0 + step * j;
+                    if (want >= 0 && data[ni] != want) {
+                        /* jump to the next length whose byte is the literal */
+                        const uint8_t *hit;
+                        if (bw) {
+                            ptrdiff_t lo_at = at0 - jmax;        /* lowest offset in range */
+                            hit = memrchr(data + lo_at, want, (size_t)(ni - lo_at));
+                            if (!hit)
+                                break;
+                            j = at0 - (hit - data);
+                        } else {
+                            ptrdiff_t hi_at = at0 + jmax;        /* highest offset in range */
+                            hit = memchr(data + ni + 1, want, (size_t)(hi_at - ni));
+                            if (!hit)
+                                break;
+                            j = (hit - data) - at0;
+                        }
+                        ni = at0 + step * j;
+                    }
+                    if (!bw)
+                        while (pl.n[ins].next >= 0 && ni >= pl.n[pl.n[ins].next].at)
+                            ins = pl.n[ins].next;
                     if (ni == pl.n[ins].at)
-                        continue;
-                    if (want >= 0 && data[ni] != want)
                         continue;
                     int32_t k = fpool_get(&pl);
                     if (k < 0) {

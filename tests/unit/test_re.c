@@ -160,6 +160,14 @@ int main(void)
     /* ... and makes the longer way win here, while the shorter wins without the second 'b' */
     hx("41 42 43 61 [1-10] 62 [1-10] 63", "ABCa\0b\0bc\0c\0\0\0", 15, "0:11");
     hx("41 42 43 61 [1-10] 62 [1-10] 63", "ABCa\0b\0\0c\0c\0\0\0", 15, "0:9");
+    /* more positions than fast_run keeps on its stack (FAST_LOCAL): the list moves to the heap */
+    {
+        char big[252];
+        memset(big, 'b', sizeof big);
+        big[0] = 'a';
+        big[251] = 'c';
+        hx("61 [1-200] 62 [1-200] 63", big, sizeof big, "0:252");
+    }
     /* the atom is "61 62" (2 distinct bytes beat "61 61"), so the backward part decides */
     hx("61 61 [2-5] 61 [2-9] 61 62 [2-5] 61 61",
        "bab.baaaccccabc.abca.b.aaabac\0aabcaaaca\0\0", 40, "5:20 6:19 23:14");
