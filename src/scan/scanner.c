@@ -7,6 +7,7 @@
  */
 #include "scan/scanner.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,7 @@ void ks_scanner_destroy(ks_scanner *s)
     free(s->rule_res);
     free(s->cand);
     free(s->mbuf);
+    free(s->fbuf);
     if (s->scratch) ks_scratch_destroy(s->scratch);
     free(s);
 }
@@ -502,6 +504,9 @@ void ks_scanner_set_object(ks_scanner *s, const ks_object_info *obj)
     }
 }
 
+/* Regular files up to this size are read rather than mapped (ks_scanner_scan_file). */
+#define SCAN_READ_MAX ((off_t)1 << 20)
+
 int ks_scanner_scan_file(ks_scanner *s, const char *path, ks_scan_fn cb, void *ud)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -509,6 +514,32 @@ int ks_scanner_scan_file(ks_scanner *s, const char *path, ks_scan_fn cb, void *u
     struct stat st;
     if (fstat(fd, &st) != 0) { close(fd); return KS_EIO; }
     int rc;
+    if (S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size <= SCAN_READ_MAX) {
+        /* A small file is read into the scanner's buffer: cheaper than mapping it (no page
+         * faults, no unmap), and the buffer is reused by the next file. */
+        size_t want = (size_t)st.st_size;
+        if (s->fbuf_cap < want) {
+            size_t nc = s->fbuf_cap ? s->fbuf_cap : 65536;
+            while (nc < want) nc *= 2;
+            uint8_t *nb = realloc(s->fbuf, nc);
+            if (!nb) { close(fd); return KS_ENOMEM; }
+            s->fbuf = nb;
+            s->fbuf_cap = nc;
+        }
+        size_t n = 0;
+        while (n < want) {
+            ssize_t r = read(fd, s->fbuf + n, want - n);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) { close(fd); return KS_EIO; }
+            if (r == 0) break;           /* the file shrank: scan what was read */
+            n += (size_t)r;
+        }
+        close(fd);
+        s->target = path;
+        rc = ks_scanner_scan_mem(s, s->fbuf, n, cb, ud);
+        s->target = NULL;
+        return rc;
+    }
     if (S_ISREG(st.st_mode) && st.st_size > 0) {
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) { close(fd); return KS_EIO; }

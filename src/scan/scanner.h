@@ -101,6 +101,8 @@ struct ks_scanner {
 
     ks_scratch *scratch;         /* strings returned by module functions */
     ks_match *mbuf;              /* ks_scanner_matches output */
+    uint8_t *fbuf;               /* ks_scanner_scan_file: small files are read into this */
+    size_t fbuf_cap;
     uint32_t mbuf_cap;
     uint32_t cur_rule;
 
