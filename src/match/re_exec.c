@@ -702,12 +702,13 @@ int re_exec_pike(const uint8_t *code, uint32_t code_len, uint32_t pc, const uint
 
 typedef struct fpos {
     ptrdiff_t at;               /* offset of the next byte to read */
+    int32_t next;               /* the walk reads only `at` and `next`: 16 bytes a node */
     uint32_t round;             /* the instruction count this position waits for */
-    int32_t prev, next;
 } fpos;
 
 typedef struct fpool {
     fpos *n;
+    int32_t *prev;              /* beside n: used only to unlink */
     int32_t cap, used, free_head;
     bool heap;
 } fpool;
@@ -724,13 +725,21 @@ static int32_t fpool_get(fpool *p)
         if (p->cap >= FAST_MAX_POS)
             return -1;
         int32_t nc = p->cap * 2;
-        fpos *q = p->heap ? realloc(p->n, sizeof(fpos) * (size_t)nc)
-                          : malloc(sizeof(fpos) * (size_t)nc);
-        if (!q)
+        fpos *q = malloc(sizeof(fpos) * (size_t)nc);
+        int32_t *qp = malloc(sizeof(int32_t) * (size_t)nc);
+        if (!q || !qp) {
+            free(q);
+            free(qp);
             return -1;
-        if (!p->heap)
-            memcpy(q, p->n, sizeof(fpos) * (size_t)p->cap);
+        }
+        memcpy(q, p->n, sizeof(fpos) * (size_t)p->cap);
+        memcpy(qp, p->prev, sizeof(int32_t) * (size_t)p->cap);
+        if (p->heap) {
+            free(p->n);
+            free(p->prev);
+        }
         p->n = q;
+        p->prev = qp;
         p->heap = true;
         p->cap = nc;
     }
@@ -768,12 +777,13 @@ int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t
      * (maxb <= size - pos forwards, <= pos backwards) */
 #define BM(AT) (bw ? (ptrdiff_t)pos - 1 - (AT) : (AT) - (ptrdiff_t)pos)
     fpos local[FAST_LOCAL];
-    fpool pl = { local, FAST_LOCAL, 0, -1, false };
+    int32_t local_prev[FAST_LOCAL];
+    fpool pl = { local, local_prev, FAST_LOCAL, 0, -1, false };
     int result = exhaustive ? 0 : -1;
     int32_t first = fpool_get(&pl), last = first;
     pl.n[first].at = bw ? (ptrdiff_t)pos - 1 : (ptrdiff_t)pos;
     pl.n[first].round = 0;
-    pl.n[first].prev = pl.n[first].next = -1;
+    pl.prev[first] = pl.n[first].next = -1;
     uint32_t pc = pc0, round = 0;
     long guard = 0;
     while (first >= 0) {
@@ -834,50 +844,44 @@ int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t
                 if (jmax > hi)
                     jmax = hi;
                 ptrdiff_t at0 = pl.n[cur].at;
+                fpos *N = pl.n;                          /* reloaded when the pool grows */
+                int32_t nxt = N[ins].next;               /* N[ins].next, kept in a register */
                 if (jmax >= lo + 1 && bw) {
                     ptrdiff_t first = at0 - (lo + 1);
-                    while (pl.n[ins].next >= 0 && first >= pl.n[pl.n[ins].next].at)
-                        ins = pl.n[ins].next;
+                    while (nxt >= 0 && first >= N[nxt].at) { ins = nxt; nxt = N[nxt].next; }
                 }
-                for (ptrdiff_t j = lo + 1; j <= jmax; j++) {
-                    ptrdiff_t ni = at0 + step * j;
+                /* ni runs over the lengths' offsets: up forwards, down backwards */
+                ptrdiff_t ni = at0 + step * (lo + 1), end = at0 + step * jmax;
+                for (; bw ? ni >= end : ni <= end; ni += step) {
                     if (want >= 0 && data[ni] != want) {
-                        /* jump to the next length whose byte is the literal */
-                        const uint8_t *hit;
-                        if (bw) {
-                            ptrdiff_t lo_at = at0 - jmax;        /* lowest offset in range */
-                            hit = memrchr(data + lo_at, want, (size_t)(ni - lo_at));
-                            if (!hit)
-                                break;
-                            j = at0 - (hit - data);
-                        } else {
-                            ptrdiff_t hi_at = at0 + jmax;        /* highest offset in range */
-                            hit = memchr(data + ni + 1, want, (size_t)(hi_at - ni));
-                            if (!hit)
-                                break;
-                            j = (hit - data) - at0;
-                        }
-                        ni = at0 + step * j;
+                        /* on to the next length whose byte is the literal */
+                        const uint8_t *hit =
+                            bw ? memrchr(data + end, want, (size_t)(ni - end))
+                               : memchr(data + ni + 1, want, (size_t)(end - ni));
+                        if (!hit)
+                            break;
+                        ni = hit - data;
                     }
                     if (!bw)
-                        while (pl.n[ins].next >= 0 && ni >= pl.n[pl.n[ins].next].at)
-                            ins = pl.n[ins].next;
-                    if (ni == pl.n[ins].at)
+                        while (nxt >= 0 && ni >= N[nxt].at) { ins = nxt; nxt = N[nxt].next; }
+                    if (ni == N[ins].at)
                         continue;
                     int32_t k = fpool_get(&pl);
                     if (k < 0) {
                         result = probe ? 1 : RE_EXEC_ERR + RE_ELIMIT;
                         goto out;
                     }
-                    pl.n[k].at = ni;
-                    pl.n[k].round = round + 1;
-                    pl.n[k].prev = ins;
-                    pl.n[k].next = pl.n[ins].next;
-                    if (pl.n[ins].next >= 0)
-                        pl.n[pl.n[ins].next].prev = k;
-                    pl.n[ins].next = k;
+                    N = pl.n;
+                    N[k].at = ni;
+                    N[k].round = round + 1;
+                    N[k].next = nxt;
+                    pl.prev[k] = ins;
+                    if (nxt >= 0)
+                        pl.prev[nxt] = k;
+                    N[ins].next = k;
                     if (ins == last)
                         last = k;
+                    nxt = k;
                 }
                 c = &pl.n[cur];          /* the pool may have moved */
                 c->at += step * lo;
@@ -898,9 +902,10 @@ int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t
                 c->round = round + 1;
             } else {                     /* unlink cur */
                 if (cur == first) first = c->next;
-                if (cur == last) last = c->prev;
-                if (c->prev >= 0) pl.n[c->prev].next = c->next;
-                if (c->next >= 0) pl.n[c->next].prev = c->prev;
+                int32_t pv = pl.prev[cur];
+                if (cur == last) last = pv;
+                if (pv >= 0) pl.n[pv].next = c->next;
+                if (c->next >= 0) pl.prev[c->next] = pv;
                 c->next = pl.free_head;
                 pl.free_head = cur;
             }
@@ -912,8 +917,10 @@ int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t
     }
 out:
 #undef BM
-    if (pl.heap)
+    if (pl.heap) {
         free(pl.n);
+        free(pl.prev);
+    }
     return result;
 }
 
