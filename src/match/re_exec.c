@@ -32,6 +32,7 @@
 #include "match/re_internal.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -707,7 +708,8 @@ typedef struct fpos {
 } fpos;
 
 typedef struct fpool {
-    fpos *n;
+    fpos *n;                    /* n[-1] is a sentinel: at = PTRDIFF_MAX, so n[-1 (no node)].at
+                                 * ends the walk */
     int32_t *prev;              /* beside n: used only to unlink */
     int32_t cap, used, free_head;
     bool heap;
@@ -725,20 +727,20 @@ static int32_t fpool_get(fpool *p)
         if (p->cap >= FAST_MAX_POS)
             return -1;
         int32_t nc = p->cap * 2;
-        fpos *q = malloc(sizeof(fpos) * (size_t)nc);
+        fpos *q = malloc(sizeof(fpos) * ((size_t)nc + 1));
         int32_t *qp = malloc(sizeof(int32_t) * (size_t)nc);
         if (!q || !qp) {
             free(q);
             free(qp);
             return -1;
         }
-        memcpy(q, p->n, sizeof(fpos) * (size_t)p->cap);
+        memcpy(q, p->n - 1, sizeof(fpos) * ((size_t)p->cap + 1));   /* with the sentinel */
         memcpy(qp, p->prev, sizeof(int32_t) * (size_t)p->cap);
         if (p->heap) {
-            free(p->n);
+            free(p->n - 1);
             free(p->prev);
         }
-        p->n = q;
+        p->n = q + 1;
         p->prev = qp;
         p->heap = true;
         p->cap = nc;
@@ -776,9 +778,12 @@ int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t
     /* bytes matched at offset `at`; the byte there is inside the data while it is < maxb
      * (maxb <= size - pos forwards, <= pos backwards) */
 #define BM(AT) (bw ? (ptrdiff_t)pos - 1 - (AT) : (AT) - (ptrdiff_t)pos)
-    fpos local[FAST_LOCAL];
+    fpos local[FAST_LOCAL + 1];
     int32_t local_prev[FAST_LOCAL];
-    fpool pl = { local, local_prev, FAST_LOCAL, 0, -1, false };
+    local[0].at = PTRDIFF_MAX;
+    local[0].next = -1;
+    local[0].round = 0;
+    fpool pl = { local + 1, local_prev, FAST_LOCAL, 0, -1, false };
     int result = exhaustive ? 0 : -1;
     int32_t first = fpool_get(&pl), last = first;
     pl.n[first].at = bw ? (ptrdiff_t)pos - 1 : (ptrdiff_t)pos;
@@ -850,38 +855,76 @@ int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t
                     ptrdiff_t first = at0 - (lo + 1);
                     while (nxt >= 0 && first >= N[nxt].at) { ins = nxt; nxt = N[nxt].next; }
                 }
-                /* ni runs over the lengths' offsets: up forwards, down backwards */
-                ptrdiff_t ni = at0 + step * (lo + 1), end = at0 + step * jmax;
-                for (; bw ? ni >= end : ni <= end; ni += step) {
-                    if (want >= 0 && data[ni] != want) {
-                        /* on to the next length whose byte is the literal */
-                        const uint8_t *hit =
-                            bw ? memrchr(data + end, want, (size_t)(ni - end))
-                               : memchr(data + ni + 1, want, (size_t)(end - ni));
-                        if (!hit)
-                            break;
-                        ni = hit - data;
+                /* The lengths' offsets, up forwards and down backwards. Forwards, the
+                 * offsets of the link point and of its next node are kept in registers (this
+                 * walk is the executor's hot loop; PTRDIFF_MAX stands for no next node). */
+                ptrdiff_t end = at0 + step * jmax;
+                if (!bw) {
+                    ptrdiff_t ins_at = N[ins].at, nxt_at = N[nxt].at;   /* N[-1]: sentinel */
+                    for (ptrdiff_t ni = at0 + lo + 1; ni <= end; ni++) {
+                        while (ni >= nxt_at) {
+                            ins = nxt;
+                            ins_at = nxt_at;
+                            nxt = N[nxt].next;
+                            nxt_at = N[nxt].at;
+                        }
+                        if (ni == ins_at)
+                            continue;
+                        if (want >= 0 && data[ni] != want) {
+                            /* on to the next length whose byte is the literal (the walks of
+                             * the lengths skipped are done by the next one's) */
+                            const uint8_t *hit = memchr(data + ni + 1, want, (size_t)(end - ni));
+                            if (!hit)
+                                break;
+                            ni = hit - data - 1;         /* the loop's ni++ lands on it */
+                            continue;
+                        }
+                        int32_t k = fpool_get(&pl);
+                        if (k < 0) {
+                            result = probe ? 1 : RE_EXEC_ERR + RE_ELIMIT;
+                            goto out;
+                        }
+                        N = pl.n;
+                        N[k].at = ni;
+                        N[k].round = round + 1;
+                        N[k].next = nxt;
+                        pl.prev[k] = ins;
+                        if (nxt >= 0)
+                            pl.prev[nxt] = k;
+                        N[ins].next = k;
+                        if (ins == last)
+                            last = k;
+                        nxt = k;
+                        nxt_at = ni;
                     }
-                    if (!bw)
-                        while (nxt >= 0 && ni >= N[nxt].at) { ins = nxt; nxt = N[nxt].next; }
-                    if (ni == N[ins].at)
-                        continue;
-                    int32_t k = fpool_get(&pl);
-                    if (k < 0) {
-                        result = probe ? 1 : RE_EXEC_ERR + RE_ELIMIT;
-                        goto out;
+                } else {
+                    ptrdiff_t ins_at = N[ins].at;
+                    for (ptrdiff_t ni = at0 - (lo + 1); ni >= end; ni--) {
+                        if (want >= 0 && data[ni] != want) {
+                            const uint8_t *hit = memrchr(data + end, want, (size_t)(ni - end));
+                            if (!hit)
+                                break;
+                            ni = hit - data;
+                        }
+                        if (ni == ins_at)
+                            continue;
+                        int32_t k = fpool_get(&pl);
+                        if (k < 0) {
+                            result = probe ? 1 : RE_EXEC_ERR + RE_ELIMIT;
+                            goto out;
+                        }
+                        N = pl.n;
+                        N[k].at = ni;
+                        N[k].round = round + 1;
+                        N[k].next = nxt;
+                        pl.prev[k] = ins;
+                        if (nxt >= 0)
+                            pl.prev[nxt] = k;
+                        N[ins].next = k;
+                        if (ins == last)
+                            last = k;
+                        nxt = k;
                     }
-                    N = pl.n;
-                    N[k].at = ni;
-                    N[k].round = round + 1;
-                    N[k].next = nxt;
-                    pl.prev[k] = ins;
-                    if (nxt >= 0)
-                        pl.prev[nxt] = k;
-                    N[ins].next = k;
-                    if (ins == last)
-                        last = k;
-                    nxt = k;
                 }
                 c = &pl.n[cur];          /* the pool may have moved */
                 c->at += step * lo;
@@ -918,7 +961,7 @@ int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t
 out:
 #undef BM
     if (pl.heap) {
-        free(pl.n);
+        free(pl.n - 1);
         free(pl.prev);
     }
     return result;
