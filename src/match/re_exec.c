@@ -748,6 +748,27 @@ static int32_t fpool_get(fpool *p)
     return p->used++;
 }
 
+/* Links a new position at offset `at`, waiting for round `round`, right after node `ins`
+ * (updating *last when ins was the last node). Its index, or -1 when the pool is full. */
+static inline __attribute__((always_inline))
+int32_t fpool_link(fpool *p, int32_t ins, ptrdiff_t at, uint32_t round, int32_t *last)
+{
+    int32_t k = fpool_get(p);
+    if (k < 0)
+        return -1;
+    int32_t nxt = p->n[ins].next;
+    p->n[k].at = at;
+    p->n[k].round = round;
+    p->n[k].next = nxt;
+    p->prev[k] = ins;
+    if (nxt >= 0)
+        p->prev[nxt] = k;
+    p->n[ins].next = k;
+    if (ins == *last)
+        *last = k;
+    return k;
+}
+
 /* re_exec_fast; `probe` is a constant in each caller (RE_X_PROBE).
  *
  * The semantics are yara 4.2.3's for these strings, found by differential tests (the shapes
@@ -852,12 +873,12 @@ int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t
                 fpos *N = pl.n;                          /* reloaded when the pool grows */
                 int32_t nxt = N[ins].next;               /* N[ins].next, kept in a register */
                 if (jmax >= lo + 1 && bw) {
-                    ptrdiff_t first = at0 - (lo + 1);
-                    while (nxt >= 0 && first >= N[nxt].at) { ins = nxt; nxt = N[nxt].next; }
+                    ptrdiff_t at1 = at0 - (lo + 1);          /* the first length's offset */
+                    while (at1 >= N[nxt].at) { ins = nxt; nxt = N[nxt].next; }  /* N[-1]: sentinel */
                 }
                 /* The lengths' offsets, up forwards and down backwards. Forwards, the
                  * offsets of the link point and of its next node are kept in registers (this
-                 * walk is the executor's hot loop; PTRDIFF_MAX stands for no next node). */
+                 * walk is the executor's hot loop). */
                 ptrdiff_t end = at0 + step * jmax;
                 if (!bw) {
                     ptrdiff_t ins_at = N[ins].at, nxt_at = N[nxt].at;   /* N[-1]: sentinel */
@@ -879,22 +900,12 @@ int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t
                             ni = hit - data - 1;         /* the loop's ni++ lands on it */
                             continue;
                         }
-                        int32_t k = fpool_get(&pl);
-                        if (k < 0) {
+                        nxt = fpool_link(&pl, ins, ni, round + 1, &last);
+                        if (nxt < 0) {
                             result = probe ? 1 : RE_EXEC_ERR + RE_ELIMIT;
                             goto out;
                         }
                         N = pl.n;
-                        N[k].at = ni;
-                        N[k].round = round + 1;
-                        N[k].next = nxt;
-                        pl.prev[k] = ins;
-                        if (nxt >= 0)
-                            pl.prev[nxt] = k;
-                        N[ins].next = k;
-                        if (ins == last)
-                            last = k;
-                        nxt = k;
                         nxt_at = ni;
                     }
                 } else {
@@ -908,22 +919,12 @@ int fast_run(const uint8_t *code, uint32_t code_len, uint32_t pc0, const uint8_t
                         }
                         if (ni == ins_at)
                             continue;
-                        int32_t k = fpool_get(&pl);
-                        if (k < 0) {
+                        nxt = fpool_link(&pl, ins, ni, round + 1, &last);
+                        if (nxt < 0) {
                             result = probe ? 1 : RE_EXEC_ERR + RE_ELIMIT;
                             goto out;
                         }
                         N = pl.n;
-                        N[k].at = ni;
-                        N[k].round = round + 1;
-                        N[k].next = nxt;
-                        pl.prev[k] = ins;
-                        if (nxt >= 0)
-                            pl.prev[nxt] = k;
-                        N[ins].next = k;
-                        if (ins == last)
-                            last = k;
-                        nxt = k;
                     }
                 }
                 c = &pl.n[cur];          /* the pool may have moved */
