@@ -448,7 +448,8 @@ static expr parse_identifier(ks_compiler *c)
         for (uint32_t x = 0; x < c->t.exts.n; x++) {
             if (strcmp(pool_str(&c->t, c->t.exts.v[x].id), name) == 0) {
                 int t = c->t.exts.v[x].type;
-                int ty = t == X_INT ? T_INT : t == X_FLOAT ? T_FLOAT : t == X_BOOL ? T_BOOL : T_STR;
+                /* a boolean external is an integer (0 or 1) to yara: `ext == 1`, `ext + 1` */
+                int ty = t == X_INT || t == X_BOOL ? T_INT : t == X_FLOAT ? T_FLOAT : T_STR;
                 return mk(c, N_EXTERNAL, ty, x, 0, 0, 0);
             }
         }
@@ -725,7 +726,8 @@ static expr binary(ks_compiler *c, int op, expr a, expr b, int line, const char 
     case N_LT: case N_LE: case N_GT: case N_GE: case N_EQ: case N_NE:
         if (is_num(a.type) && is_num(b.type)) t = T_BOOL;
         else if (a.type == T_STR && b.type == T_STR) t = T_BOOL;
-        else if (a.type == T_BOOL && b.type == T_BOOL && (op == N_EQ || op == N_NE)) t = T_BOOL;
+        /* a boolean (true, $a, a rule, a comparison) is no operand of a comparison in yara:
+         * `true == true` is an error there */
         else goto mismatch;
         break;
     case N_CONTAINS: case N_ICONTAINS: case N_STARTSWITH: case N_ISTARTSWITH:

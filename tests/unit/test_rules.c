@@ -225,6 +225,10 @@ static void test_errors(void)
     assert_error("rule t { strings: $a = \"x\" condition: true }");            /* unreferenced */
     assert_error("rule t { condition: undefined_thing }");
     assert_error("rule t { condition: \"a\" + 1 }");
+    /* booleans are not comparison operands (yara: syntax error) */
+    assert_error("rule t { condition: true == true }");
+    assert_error("rule t { condition: (1 == 1) != false }");
+    assert_error("rule a { condition: true } rule t { condition: a == true }");
     assert_error("rule t { condition: true and }");
     assert_error("rule t { condition: 9223372036854775807 + 1 > 0 }");
     assert_error("rule t { strings: $a = \"x\" xor nocase condition: $a }");
