@@ -853,6 +853,15 @@ int eval_guard_false(const ks_scanner *s, uint32_t ri)
     return 0;
 }
 
+int eval_expr(ks_scanner *s, uint32_t ni, value *out)
+{
+    ev e = {s, &s->r->t, 0};
+    s->eval_depth = 0;
+    *out = eval(&e, ni);
+    if (e.err) *out = UNDEF;
+    return e.err;
+}
+
 int eval_rule(ks_scanner *s, uint32_t ri)
 {
     if (eval_guard_false(s, ri)) return 0;

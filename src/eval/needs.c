@@ -14,8 +14,9 @@
  *   $a, $a at X, $a in R                -> {a}
  *   #a > k (k >= 0), #a >= k, #a == k (k >= 1), #a != 0, and the mirrored forms; the same for
  *     `#a in R`                          -> {a}
- *   @a[i] or !a[i] as a direct operand of a comparison -> {a} (undefined without a match, and a
- *     comparison with an undefined operand is undefined, i.e. false)
+ *   a comparison with @a[i] or !a[i] in an operand, directly or through arithmetic, `-`, `~`
+ *     or uintN() -> {a} (undefined without a match, and so is the operand and the comparison,
+ *     i.e. false)
  *   A and B                              -> the smaller of need(A), need(B) when both are known
  *   A or B                               -> need(A) u need(B), ANY if either is ANY
  *   N of (set), any/all of (set) with N a constant >= 1 (or a percentage >= 1) -> the set (for
@@ -26,8 +27,20 @@
  *   a rule reference                     -> that rule's set
  *   false                                -> {} (never true)
  *   anything else (not, defined, arithmetic, module values, ...) -> ANY
+ *   X == K, X a key expression and K an integer or text constant -> {the key X == K} (below)
  * Skipping would also skip side effects: a rule set importing `console` keeps every rule that
  * calls a function (console.log prints during evaluation) evaluated.
+ *
+ * Keys. Many rules need no string: `uint16(0) == 0x5a4d and (pe.imphash() == "..." or 1 of
+ * them)`. Sets may hold keys as well as strings: a key is `X == K` with K a constant and X a key
+ * expression, whose value depends on the scanned data only: an external variable, a module
+ * field, or a module function called without arguments (pe.imphash()). Keys with the same X
+ * (compared as trees) form a group. After the search the scanner evaluates each group's X
+ * once, with the evaluator itself (so with its semantics), finds the key whose constant equals
+ * the value (needs_key_find), and makes that key's rules candidates like a matched string's. A
+ * key is true exactly when `X == K` is: an undefined X equals nothing; a value of another type
+ * than the constants' (a float, say) makes every key of the group candidates. The lazy pass
+ * makes no keys, so lazy sets hold strings only.
  *
  * Bounds: recursion follows the condition tree (depth-limited like the evaluator); sets larger
  * than NEED_MAX_SET strings become ANY.
@@ -56,7 +69,16 @@
 #define NEED_MAX_STEPS (1u << 14)   /* nodes visited per rule in the lazy pass */
 #define NEED_MAX_DEPTH 400
 #define NEED_MAX_LOOPS 16
+#define NEED_MAX_KEYS (1u << 20)     /* key occurrences (before deduplication) */
+#define NEED_MAX_GROUPS 256
+#define NEED_MAX_KDEPTH 16          /* key expression: fields and calls chained */
 #define ANY UINT32_MAX       /* "no set known" as a range count */
+
+typedef struct rawkey { uint32_t group, cnode; } rawkey;
+typedef struct keytab {
+    VEC(rawkey) rk;              /* set item strs.n + k is rk.v[k] until finish_keys numbers them */
+    VEC(uint32_t) gexpr;         /* per group: its first expression */
+} keytab;
 
 typedef struct loop { uint32_t slot, first, n; } loop;
 
@@ -74,6 +96,7 @@ typedef struct an {
     loop loops[NEED_MAX_LOOPS];
     int nloops;
     int err;
+    keytab *kt;                  /* the plain pass's keys; NULL: no keys (the lazy pass) */
 } an;
 
 typedef struct set { uint32_t first, n; } set;   /* n == ANY: unknown */
@@ -218,7 +241,86 @@ static int count_cmp_needs(int op, int64_t k, int cnt_left)
     return 0;
 }
 
-static set need_cmp(an *a, const ks_node *n)
+/* The strings without a match of which the value of node ni is undefined: @a[i] and !a[i]
+ * (undefined when $a has fewer than i matches, so none), and arithmetic, `-x`, `~x` and
+ * uintN(x) over such a value (each undefined when an operand is; eval.c's arith and N_INTREAD).
+ * A binary operator evaluates both operands, so either side's set will do: the smaller. */
+static set strict(an *a, uint32_t ni, int depth)
+{
+    const ks_tables *t = a->t;
+    if (a->err || ni >= t->nodes.n || depth > NEED_MAX_DEPTH) return SET_ANY;
+    const ks_node *n = &t->nodes.v[ni];
+    switch (n->op) {
+    case N_STR_OFFSET: case N_STR_LENGTH:
+        return string_of(a, n);
+    case N_NEG: case N_BITNOT: case N_INTREAD:
+        return strict(a, n->a, depth + 1);
+    case N_ADD: case N_SUB: case N_MUL: case N_DIV: case N_MOD:
+    case N_SHL: case N_SHR: case N_BAND: case N_BOR: case N_BXOR: {
+        set x = strict(a, n->a, depth + 1), y = strict(a, n->b, depth + 1);
+        if (x.n == ANY) return y;
+        if (y.n == ANY) return x;
+        return x.n <= y.n ? x : y;
+    }
+    default:
+        return SET_ANY;
+    }
+}
+
+/* 1 when node ni is a key expression (see the top): an external, or a chain of fields from a
+ * module, or such a chain called with no argument. top: ni is the whole expression. */
+static int key_expr(const ks_tables *t, uint32_t ni, int top, int depth)
+{
+    if (ni >= t->nodes.n || depth > NEED_MAX_KDEPTH) return 0;
+    const ks_node *n = &t->nodes.v[ni];
+    switch (n->op) {
+    case N_EXTERNAL: return top && n->a < t->exts.n;
+    case N_MODULE: return !top && n->a < t->imports.n;
+    case N_FIELD: return n->i >= 0 && (uint64_t)n->i < t->pool.n &&
+                         key_expr(t, n->a, 0, depth + 1);
+    case N_CALL: return top && n->b == 0 && key_expr(t, n->a, 0, depth + 1) &&
+                        t->nodes.v[n->a].op == N_FIELD;
+    default: return 0;
+    }
+}
+
+/* 1 when key expressions x and y are the same tree (the same value in every scan) */
+static int same_expr(const ks_tables *t, uint32_t x, uint32_t y, int depth)
+{
+    if (depth > NEED_MAX_KDEPTH) return 0;
+    const ks_node *p = &t->nodes.v[x], *q = &t->nodes.v[y];
+    if (p->op != q->op) return 0;
+    switch (p->op) {
+    case N_EXTERNAL: case N_MODULE: return p->a == q->a;
+    case N_FIELD: return strcmp(pool_str(t, (uint32_t)p->i), pool_str(t, (uint32_t)q->i)) == 0 &&
+                         same_expr(t, p->a, q->a, depth + 1);
+    case N_CALL: return p->b == q->b && p->c == q->c && same_expr(t, p->a, q->a, depth + 1);
+    default: return 0;
+    }
+}
+
+/* `X == K` as a key (see the top), or ANY */
+static set need_key(an *a, const ks_node *n)
+{
+    const ks_tables *t = a->t;
+    uint32_t x = n->a, k = n->b;
+    if (t->nodes.v[k].op != N_INT && t->nodes.v[k].op != N_STR) { x = n->b; k = n->a; }
+    const ks_node *kn = &t->nodes.v[k];
+    if (kn->op == N_STR && (kn->i < 0 || (uint64_t)kn->i + kn->b > t->pool.n)) return SET_ANY;
+    if ((kn->op != N_INT && kn->op != N_STR) || !key_expr(t, x, 1, 0)) return SET_ANY;
+    keytab *kt = a->kt;
+    if (kt->rk.n >= NEED_MAX_KEYS || (uint64_t)t->strs.n + kt->rk.n >= UINT32_MAX / 2) return SET_ANY;
+    uint32_t g = 0;
+    while (g < kt->gexpr.n && !same_expr(t, kt->gexpr.v[g], x, 0)) g++;
+    if (g == kt->gexpr.n) {
+        if (g >= NEED_MAX_GROUPS) return SET_ANY;
+        if (vec_push(kt->gexpr, x) != KS_OK) { a->err = KS_ENOMEM; return SET_ANY; }
+    }
+    if (vec_push(kt->rk, ((rawkey){g, k})) != KS_OK) { a->err = KS_ENOMEM; return SET_ANY; }
+    return one(a, t->strs.n + kt->rk.n - 1);
+}
+
+static set need_cmp(an *a, const ks_node *n, int depth)
 {
     const ks_node *l = &a->t->nodes.v[n->a], *r = &a->t->nodes.v[n->b];
     int64_t k;
@@ -228,9 +330,12 @@ static set need_cmp(an *a, const ks_node *n)
     if ((r->op == N_STR_COUNT || r->op == N_STR_COUNT_IN) && const_int(a, n->a, &k) &&
         count_cmp_needs(n->op, k, 0))
         return string_of(a, r);
-    if (l->op == N_STR_OFFSET || l->op == N_STR_LENGTH) return string_of(a, l);
-    if (r->op == N_STR_OFFSET || r->op == N_STR_LENGTH) return string_of(a, r);
-    return SET_ANY;
+    /* a comparison with an undefined operand is undefined, i.e. false */
+    set x = strict(a, n->a, depth + 1);
+    if (x.n != ANY) return x;
+    x = strict(a, n->b, depth + 1);
+    if (x.n != ANY || n->op != N_EQ || !a->kt) return x;
+    return need_key(a, n);
 }
 
 static set need(an *a, uint32_t ni, int depth)
@@ -246,7 +351,7 @@ static set need(an *a, uint32_t ni, int depth)
     case N_STR_IN:
         return string_of(a, n);
     case N_LT: case N_LE: case N_GT: case N_GE: case N_EQ: case N_NE:
-        return need_cmp(a, n);
+        return need_cmp(a, n, depth);
     case N_AND: {
         if (a->promote) {
             /* allow forbidden strings only where needed: not in a side the other one makes
@@ -349,16 +454,110 @@ static int imports_console(const ks_tables *t)
     return 0;
 }
 
+/* ------------------------------------------------------------------ keys */
+
+typedef struct keyrec {
+    uint32_t group, kind, raw, cnode;   /* kind: N_INT or N_STR */
+    int64_t i;
+    const uint8_t *p;
+    uint32_t len;
+} keyrec;
+
+/* the order of a group's keys: integers by value, then texts by length and bytes */
+static int keyrec_cmp(const void *x, const void *y)
+{
+    const keyrec *a = x, *b = y;
+    if (a->group != b->group) return a->group < b->group ? -1 : 1;
+    if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
+    if (a->kind == N_INT) return a->i < b->i ? -1 : a->i > b->i;
+    if (a->len != b->len) return a->len < b->len ? -1 : 1;
+    int c = a->len ? memcmp(a->p, b->p, a->len) : 0;
+    return c ? c : (a->raw < b->raw ? -1 : a->raw > b->raw);
+}
+
+static int same_key(const keyrec *a, const keyrec *b)
+{
+    if (a->group != b->group || a->kind != b->kind) return 0;
+    if (a->kind == N_INT) return a->i == b->i;
+    return a->len == b->len && (!a->len || memcmp(a->p, b->p, a->len) == 0);
+}
+
+/* Numbers the plain pass's keys: sorted per group, equal ones merged; list items strs.n + raw
+ * become strs.n + key. Fills out's keys. KS_OK or KS_ENOMEM. */
+static int finish_keys(const ks_tables *t, const keytab *kt, needs_rt *out)
+{
+    uint32_t nraw = kt->rk.n, ng = kt->gexpr.n, ns = t->strs.n;
+    keyrec *v = malloc(((size_t)nraw + 1) * sizeof *v);
+    uint32_t *map = malloc(((size_t)nraw + 1) * sizeof *map);
+    out->gexpr = malloc(((size_t)ng + 1) * sizeof *out->gexpr);
+    out->gkfirst = calloc((size_t)ng + 2, sizeof *out->gkfirst);
+    out->kconst = malloc(((size_t)nraw + 1) * sizeof *out->kconst);
+    if (!v || !map || !out->gexpr || !out->gkfirst || !out->kconst) {
+        free(v);
+        free(map);
+        return KS_ENOMEM;
+    }
+    for (uint32_t k = 0; k < nraw; k++) {
+        const ks_node *c = &t->nodes.v[kt->rk.v[k].cnode];
+        v[k] = (keyrec){kt->rk.v[k].group, c->op, k, kt->rk.v[k].cnode, c->i, NULL, 0};
+        if (c->op == N_STR) { v[k].p = t->pool.v + c->i; v[k].len = c->b; }
+    }
+    qsort(v, nraw, sizeof *v, keyrec_cmp);
+    uint32_t nk = 0;
+    for (uint32_t k = 0; k < nraw; k++) {
+        if (k == 0 || !same_key(&v[k - 1], &v[k])) {
+            out->kconst[nk++] = v[k].cnode;
+            out->gkfirst[v[k].group + 1]++;
+        }
+        map[v[k].raw] = nk - 1;
+    }
+    for (uint32_t g = 0; g < ng; g++) out->gkfirst[g + 1] += out->gkfirst[g];
+    if (ng) memcpy(out->gexpr, kt->gexpr.v, (size_t)ng * sizeof *out->gexpr);
+    out->nkeys = nk;
+    out->ngroups = ng;
+    for (uint32_t i = 0; i < out->list.n; i++)
+        if (out->list.v[i] >= ns) out->list.v[i] = ns + map[out->list.v[i] - ns];
+    free(v);
+    free(map);
+    return KS_OK;
+}
+
+/* the key of node c (N_INT or N_STR) as a keyrec of group g */
+static keyrec key_of(const ks_tables *t, uint32_t g, uint32_t c)
+{
+    const ks_node *n = &t->nodes.v[c];
+    keyrec r = {g, n->op, 0, c, n->i, NULL, 0};
+    if (n->op == N_STR) { r.p = t->pool.v + n->i; r.len = n->b; }
+    return r;
+}
+
+uint32_t needs_key_find(const needs_rt *n, const ks_tables *t, uint32_t g, int is_str, int64_t i,
+                        const uint8_t *s, size_t len)
+{
+    if (g >= n->ngroups || (is_str && len > UINT32_MAX)) return UINT32_MAX;
+    keyrec want = {g, is_str ? N_STR : N_INT, 0, 0, i, s, (uint32_t)len};
+    uint32_t lo = n->gkfirst[g], hi = n->gkfirst[g + 1];
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        keyrec k = key_of(t, g, n->kconst[mid]);
+        if (same_key(&k, &want)) return mid;
+        if (keyrec_cmp(&k, &want) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return UINT32_MAX;
+}
+
 /* One analysis of every rule: sets into first/cnt/list (forbid NULL: the plain pass, which
  * also counts out->pruned). Returns KS_OK or KS_ENOMEM. */
 #define LAZY_TRIES 8     /* analyses of one rule in the lazy pass, each allowing one more string */
 
 static int run_pass(const ks_tables *t, needs_rt *out, uint8_t *forbid, const int32_t *qual,
-                    uint32_t *first, uint32_t *cnt, needs_vec *list)
+                    keytab *kt, uint32_t *first, uint32_t *cnt, needs_vec *list)
 {
     an a;
     memset(&a, 0, sizeof a);
     a.t = t;
+    a.kt = kt;
     a.forbid = forbid;
     a.qual = qual;
     a.rfirst = first;
@@ -424,15 +623,19 @@ int needs_build(const ks_tables *t, const uint8_t *eager, needs_rt *out)
     uint32_t nr = t->rules.n, ns = t->strs.n;
     out->first = malloc(((size_t)nr + 1) * sizeof *out->first);
     out->n = malloc(((size_t)nr + 1) * sizeof *out->n);
-    out->by_str_first = calloc((size_t)ns + 2, sizeof *out->by_str_first);
     out->lfirst = malloc(((size_t)nr + 1) * sizeof *out->lfirst);
     out->ln = malloc(((size_t)nr + 1) * sizeof *out->ln);
     out->lazy = calloc((size_t)ns + 1, 1);
-    if (!out->first || !out->n || !out->by_str_first || !out->lfirst || !out->ln || !out->lazy) {
+    if (!out->first || !out->n || !out->lfirst || !out->ln || !out->lazy) {
         needs_free(out);
         return KS_ENOMEM;
     }
-    int rc = run_pass(t, out, NULL, NULL, out->first, out->n, &out->list);
+    keytab kt;
+    memset(&kt, 0, sizeof kt);
+    int rc = run_pass(t, out, NULL, NULL, &kt, out->first, out->n, &out->list);
+    if (rc == KS_OK) rc = finish_keys(t, &kt, out);
+    vec_free(kt.rk);
+    vec_free(kt.gexpr);
     /* the lazy pass: hex and regex strings are forbidden in its sets */
     uint8_t *forbid = rc == KS_OK ? calloc((size_t)ns + 1, 1) : NULL;
     int32_t *qual = rc == KS_OK ? calloc((size_t)ns + 1, sizeof *qual) : NULL;
@@ -452,7 +655,7 @@ int needs_build(const ks_tables *t, const uint8_t *eager, needs_rt *out)
             }
         }
         if (nf) {
-            rc = run_pass(t, out, forbid, qual, out->lfirst, out->ln, &out->llist);
+            rc = run_pass(t, out, forbid, qual, NULL, out->lfirst, out->ln, &out->llist);
         } else {
             for (uint32_t ri = 0; ri < nr; ri++) { out->lfirst[ri] = 0; out->ln[ri] = NEEDS_ALWAYS; }
         }
@@ -467,7 +670,10 @@ int needs_build(const ks_tables *t, const uint8_t *eager, needs_rt *out)
     free(qual);
     if (rc != KS_OK) { needs_free(out); return rc; }
 
-    /* inverse: string -> rules whose set holds it (counting sort) */
+    /* inverse: string or key -> rules whose set holds it (counting sort) */
+    ns += out->nkeys;
+    out->by_str_first = calloc((size_t)ns + 2, sizeof *out->by_str_first);
+    if (!out->by_str_first) { needs_free(out); return KS_ENOMEM; }
     for (uint32_t ri = 0; ri < nr; ri++)
         if (out->n[ri] != NEEDS_ALWAYS)
             for (uint32_t k = 0; k < out->n[ri]; k++) out->by_str_first[out->list.v[out->first[ri] + k] + 1]++;
@@ -495,6 +701,9 @@ void needs_free(needs_rt *n)
     free(n->ln);
     free(n->lazy);
     vec_free(n->llist);
+    free(n->gexpr);
+    free(n->gkfirst);
+    free(n->kconst);
     memset(n, 0, sizeof *n);
 }
 
@@ -502,18 +711,23 @@ void needs_free(needs_rt *n)
 
 int needs_write(ser_w *w, const needs_rt *n, const ks_tables *t)
 {
-    uint32_t nr = t->rules.n, ns = t->strs.n;
+    uint32_t nr = t->rules.n, ns = t->strs.n, ni = ns + n->nkeys;
     ser_put_array(w, n->first, sizeof *n->first, nr);
     ser_put_array(w, n->n, sizeof *n->n, nr);
     SER_PUT_VEC(w, n->list);
-    ser_put_array(w, n->by_str_first, sizeof *n->by_str_first, ns + 1);
-    ser_put_array(w, n->by_str, sizeof *n->by_str, n->by_str_first[ns]);
+    ser_put_array(w, n->by_str_first, sizeof *n->by_str_first, ni + 1);
+    ser_put_array(w, n->by_str, sizeof *n->by_str, n->by_str_first[ni]);
     ser_put_u32(w, n->pruned);
     ser_put_array(w, n->lfirst, sizeof *n->lfirst, nr);
     ser_put_array(w, n->ln, sizeof *n->ln, nr);
     SER_PUT_VEC(w, n->llist);
     ser_put_array(w, n->lazy, 1, ns);
     ser_put_u32(w, n->nlazy);
+    ser_put_u32(w, n->nkeys);
+    ser_put_u32(w, n->ngroups);
+    ser_put_array(w, n->gexpr, sizeof *n->gexpr, n->ngroups);
+    ser_put_array(w, n->gkfirst, sizeof *n->gkfirst, n->ngroups + 1);
+    ser_put_array(w, n->kconst, sizeof *n->kconst, n->nkeys);
     return w->err;
 }
 
@@ -525,17 +739,24 @@ int needs_read(ser_r *r, const ks_tables *t, needs_rt *out)
     out->first = ser_get_array(r, sizeof *out->first, &c1, nr, 1);
     out->n = ser_get_array(r, sizeof *out->n, &c2, nr, 1);
     SER_GET_VEC(r, out->list, VEC_HARD_CAP);
-    out->by_str_first = ser_get_array(r, sizeof *out->by_str_first, &c3, ns + 1, 1);
+    out->by_str_first = ser_get_array(r, sizeof *out->by_str_first, &c3, VEC_HARD_CAP, 1);
     out->by_str = ser_get_array(r, sizeof *out->by_str, &c4, VEC_HARD_CAP, 1);
     out->pruned = ser_get_u32(r);
-    uint32_t c5, c6, c7;
+    uint32_t c5, c6, c7, c8, c9, c10;
     out->lfirst = ser_get_array(r, sizeof *out->lfirst, &c5, nr, 1);
     out->ln = ser_get_array(r, sizeof *out->ln, &c6, nr, 1);
     SER_GET_VEC(r, out->llist, VEC_HARD_CAP);
     out->lazy = ser_get_array(r, 1, &c7, ns, 1);
     out->nlazy = ser_get_u32(r);
-    if (!r->err && (c1 != nr || c2 != nr || c3 != ns + 1 || out->by_str_first[ns] != c4 ||
-                    c5 != nr || c6 != nr || c7 != ns))
+    out->nkeys = ser_get_u32(r);
+    out->ngroups = ser_get_u32(r);
+    out->gexpr = ser_get_array(r, sizeof *out->gexpr, &c8, NEED_MAX_GROUPS, 1);
+    out->gkfirst = ser_get_array(r, sizeof *out->gkfirst, &c9, NEED_MAX_GROUPS + 1, 1);
+    out->kconst = ser_get_array(r, sizeof *out->kconst, &c10, NEED_MAX_KEYS, 1);
+    if (!r->err && (c1 != nr || c2 != nr || out->nkeys > NEED_MAX_KEYS ||
+                    c3 != ns + out->nkeys + 1 || out->by_str_first[c3 - 1] != c4 ||
+                    c5 != nr || c6 != nr || c7 != ns || c8 != out->ngroups ||
+                    c9 != out->ngroups + 1 || c10 != out->nkeys))
         r->err = KS_EFORMAT;
     return r->err;
 }
@@ -547,14 +768,32 @@ int needs_check(const ks_tables *t, const uint8_t *eager, const needs_rt *n)
         if (n->n[ri] != NEEDS_ALWAYS &&
             (n->first[ri] > n->list.n || n->n[ri] > n->list.n - n->first[ri]))
             return 0;
+    uint32_t ni = ns + n->nkeys;       /* set items: strings, then keys */
     for (uint32_t i = 0; i < n->list.n; i++)
-        if (n->list.v[i] >= ns) return 0;
+        if (n->list.v[i] >= ni) return 0;
     if (n->by_str_first[0] != 0 || n->pruned > nr) return 0;
-    for (uint32_t si = 0; si < ns; si++)
+    for (uint32_t si = 0; si < ni; si++)
         if (n->by_str_first[si] > n->by_str_first[si + 1]) return 0;
-    /* by_str_first[ns] is by_str's size (needs_read) */
-    for (uint32_t i = 0; i < n->by_str_first[ns]; i++)
+    /* by_str_first[ni] is by_str's size (needs_read) */
+    for (uint32_t i = 0; i < n->by_str_first[ni]; i++)
         if (n->by_str[i] >= nr) return 0;
+    /* keys: groups partition them in order; each constant a node needs_build could have
+     * made; sorted and distinct within the group (needs_key_find's binary search) */
+    if (n->gkfirst[0] != 0 || n->gkfirst[n->ngroups] != n->nkeys) return 0;
+    for (uint32_t g = 0; g < n->ngroups; g++)
+        if (n->gkfirst[g] > n->gkfirst[g + 1] || !key_expr(t, n->gexpr[g], 1, 0)) return 0;
+    for (uint32_t g = 0; g < n->ngroups; g++) {
+        for (uint32_t k = n->gkfirst[g]; k < n->gkfirst[g + 1]; k++) {
+            if (n->kconst[k] >= t->nodes.n) return 0;
+            const ks_node *c = &t->nodes.v[n->kconst[k]];
+            if (c->op != N_INT && c->op != N_STR) return 0;
+            if (c->op == N_STR && (c->i < 0 || (uint64_t)c->i + c->b > t->pool.n)) return 0;
+            if (k > n->gkfirst[g]) {
+                keyrec x = key_of(t, g, n->kconst[k - 1]), y = key_of(t, g, n->kconst[k]);
+                if (same_key(&x, &y) || keyrec_cmp(&x, &y) > 0) return 0;
+            }
+        }
+    }
     for (uint32_t ri = 0; ri < nr; ri++)
         if (n->ln[ri] != NEEDS_ALWAYS &&
             (n->lfirst[ri] > n->llist.n || n->ln[ri] > n->llist.n - n->lfirst[ri]))

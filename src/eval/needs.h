@@ -31,7 +31,20 @@ typedef struct needs_rt {
     needs_vec llist;
     uint8_t *lazy;
     uint32_t nlazy;             /* strings with lazy = 1 */
+    /* Keys (needs.c, "Keys"): the items ns + k of list and by_str (ns = strings) are keys, not
+     * strings. Key k is true in a scan when the value of node gexpr[g] (g its group: gkfirst[g]
+     * <= k < gkfirst[g+1]) equals the constant node kconst[k] (N_INT or N_STR). A group's keys
+     * are sorted (needs_key_find) and distinct. by_str_first has ns + nkeys + 1 items. */
+    uint32_t nkeys, ngroups;
+    uint32_t *gexpr;            /* per group: the expression (module value, call or external) */
+    uint32_t *gkfirst;          /* ngroups + 1 */
+    uint32_t *kconst;           /* per key */
 } needs_rt;
+
+/* The key of group g equal to the value VI i (is_str 0) or VS s[0..len) (is_str 1), or
+ * UINT32_MAX when none is. */
+uint32_t needs_key_find(const needs_rt *n, const ks_tables *t, uint32_t g, int is_str, int64_t i,
+                        const uint8_t *s, size_t len);
 
 /* Analyse every rule of t. eager (per string, may be NULL): 1 for a string never to be made
  * lazy (one with a target verified at every offset: its matches are found after the search,
@@ -40,13 +53,14 @@ int needs_build(const ks_tables *t, const uint8_t *eager, needs_rt *out);
 void needs_free(needs_rt *n);
 
 /* Saving and loading (rules.c's compiled-rules file): first, n (one per rule), list,
- * by_str_first (strings + 1), by_str, pruned, lfirst, ln (one per rule), llist, lazy (one per
- * string), nlazy. needs_read checks the array sizes against t and
+ * by_str_first (strings + keys + 1), by_str, pruned, lfirst, ln (one per rule), llist, lazy (one
+ * per string), nlazy, then the keys: nkeys, ngroups, gexpr, gkfirst, kconst. needs_read checks the array sizes against t and
  * latches errors in r; on error *out is left for needs_free. needs_check: 1 when every index is
- * in range (each rule's set inside list, list items strings of t, by_str_first ascending from 0
- * to by_str's size, by_str items rules of t, the same for lfirst/ln/llist, lazy flags 0 or 1,
- * no string of llist lazy, and none lazy that `eager` (as for needs_build) marks), 0
- * otherwise. */
+ * in range (each rule's set inside list, list items strings or keys, by_str_first ascending
+ * from 0 to by_str's size, by_str items rules of t, every group's expression a key expression
+ * and its keys distinct constants in sorted order, the same for lfirst/ln/llist with strings
+ * only, lazy flags 0 or 1, no string of llist lazy, and none lazy that `eager` (as for
+ * needs_build) marks), 0 otherwise. */
 int needs_write(ser_w *w, const needs_rt *n, const ks_tables *t);
 int needs_read(ser_r *r, const ks_tables *t, needs_rt *out);
 int needs_check(const ks_tables *t, const uint8_t *eager, const needs_rt *n);

@@ -48,7 +48,7 @@
 #include "scan/scanner.h"
 #include "eval/orset.h"
 
-#define FORMAT_VERSION 3
+#define FORMAT_VERSION 4
 /* The run-time section is what strings_build, needs_build and pf_build derive from the tables.
  * Bump RUNTIME_VERSION whenever one of them changes what it derives, or a stored struct
  * (str_variant, pf_target, tclass, gentry) changes: files written before then keep their tables

@@ -69,6 +69,23 @@ static int scanner_lists(ks_scanner *s)
         for (uint32_t si = r->str_first; si < r->str_first + r->nstr; si++) s->sgset[si] = s->ngsets;
     }
     free(gr);
+    /* per key group (eval/needs.c): the rules its keys are needed by, each once */
+    if (nd && nd->ngroups) {
+        uint32_t ns = t->strs.n;
+        s->grfirst = calloc((size_t)nd->ngroups + 1, sizeof *s->grfirst);
+        s->grules = malloc(((size_t)nd->by_str_first[ns + nd->nkeys] - nd->by_str_first[ns] + 1) *
+                           sizeof *s->grules);
+        if (!s->grfirst || !s->grules || !s->cand) return KS_ENOMEM;
+        uint32_t n = 0;
+        for (uint32_t g = 0; g < nd->ngroups; g++) {
+            uint32_t from = n;
+            for (uint32_t k = nd->gkfirst[g]; k < nd->gkfirst[g + 1]; k++)
+                for (uint32_t j = nd->by_str_first[ns + k]; j < nd->by_str_first[ns + k + 1]; j++)
+                    if (!s->cand[nd->by_str[j]]) { s->cand[nd->by_str[j]] = 1; s->grules[n++] = nd->by_str[j]; }
+            for (uint32_t j = from; j < n; j++) s->cand[s->grules[j]] = 0;
+            s->grfirst[g + 1] = n;
+        }
+    }
     for (uint32_t ri = 0; ri < t->rules.n; ri++) {
         if (nd && nd->n[ri] == NEEDS_ALWAYS) s->always[s->nalways++] = ri;
         if (t->rules.v[ri].flags & KS_RULE_GLOBAL) s->globals[s->nglobals++] = ri;
@@ -97,6 +114,41 @@ static int lazy_need(void *ud, uint32_t si)
         s->lzlist[s->nlz++] = ri;
     }
     return s->lzc[ri] == 1;
+}
+
+/* Keys (eval/needs.c): adds to s->clist (*nc items, flagged in s->cand) the rules of this
+ * scan's true keys. A group's expression is evaluated only when some rule of the group is not
+ * proven false by its guard. When the value cannot be looked up (an error, a float, a group
+ * with both integer and text constants), all the group's rules are added: they are then
+ * evaluated, which gives their exact result. */
+static void key_candidates(ks_scanner *s, uint32_t *nc)
+{
+    const needs_rt *nd = s->r->needs;
+    const ks_tables *t = &s->r->t;
+    uint32_t ns = t->strs.n;
+    for (uint32_t g = 0; g < nd->ngroups; g++) {
+        int live = 0;
+        for (uint32_t j = s->grfirst[g]; !live && j < s->grfirst[g + 1]; j++)
+            live = !eval_guard_false(s, s->grules[j]);
+        if (!live) continue;
+        uint32_t lo = nd->gkfirst[g], hi = nd->gkfirst[g + 1];
+        if (lo == hi) continue;
+        value v;
+        int rc = eval_expr(s, nd->gexpr[g], &v);
+        int mixed = t->nodes.v[nd->kconst[lo]].op != t->nodes.v[nd->kconst[hi - 1]].op;
+        if (rc == KS_OK && !mixed && v.t == VU) continue;
+        if (rc == KS_OK && !mixed && (v.t == VI || v.t == VS)) {
+            uint32_t k = needs_key_find(nd, t, g, v.t == VS, v.i, v.s, v.len);
+            if (k == UINT32_MAX) continue;
+            lo = k;
+            hi = k + 1;
+        }
+        for (uint32_t k = lo; k < hi; k++)
+            for (uint32_t j = nd->by_str_first[ns + k]; j < nd->by_str_first[ns + k + 1]; j++) {
+                uint32_t ri = nd->by_str[j];
+                if (!s->cand[ri]) { s->cand[ri] = 1; s->clist[(*nc)++] = ri; }
+            }
+    }
 }
 
 static int u32_cmp(const void *x, const void *y)
@@ -174,6 +226,8 @@ void ks_scanner_destroy(ks_scanner *s)
     free(s->always);
     free(s->globals);
     free(s->clist);
+    free(s->grfirst);
+    free(s->grules);
     free(s->lzc);
     free(s->lzlist);
     free(s->uguard);
@@ -425,6 +479,7 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
                 if (!s->cand[ri]) { s->cand[ri] = 1; s->clist[nc++] = ri; }
             }
         }
+        if (nd->ngroups) key_candidates(s, &nc);
         for (uint32_t k = 0; k < nc; k++) s->cand[s->clist[k]] = 0;
         qsort(s->clist, nc, sizeof *s->clist, u32_cmp);
         /* a rule evaluated always needs no string, so it is never a candidate too */

@@ -130,6 +130,8 @@ struct ks_scanner {
     uint32_t *globals;           /* global rules, in order */
     uint32_t nglobals;
     uint32_t *clist;             /* this scan's candidate rules (needs: some string hit) */
+    uint32_t *grfirst, *grules;  /* per key group (needs): its rules are grules[grfirst[g] ..
+                                    grfirst[g+1]) */
     uint8_t *lzc;                /* per rule, this scan: 1 when its lazy strings must be
                                     verified, 2 when not, 0 not asked yet (lazy_need); NULL
                                     when the rules have no lazy string */
@@ -145,6 +147,9 @@ enum { RF_GLOBAL = 1, RF_PRIVATE = 2 };
 
 /* Evaluate the condition of rule `ri`; returns 1 matched, 0 not, or a negative KS_E* error. */
 int eval_rule(ks_scanner *s, uint32_t ri);
+/* Evaluate condition node ni on its own (a key expression: eval/needs.c) into *out; returns
+ * KS_OK or a negative KS_E* error (*out is then undefined). */
+int eval_expr(ks_scanner *s, uint32_t ni, value *out);
 /* 1 when rule ri's guard proves it false for the current data (nothing else evaluated). */
 int eval_guard_false(const ks_scanner *s, uint32_t ri);
 /* The tree of import `i` for the current scan, declared and loaded on first use. Returns KS_OK

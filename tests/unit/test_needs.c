@@ -3,6 +3,9 @@
  * must give exactly what evaluation gives. Each case is checked on data where the strings do not
  * match (the skip applies) and, where it matters, on data where they do.
  *
+ * Keys (`pe.imphash() == "..."`: a value of the data compared with a constant) and comparisons
+ * reading @a[i] through arithmetic are checked the same way.
+ *
  * Rules ruled out by their guard (the leftmost conjunct, checked before the condition tree) are
  * tested the same way.
  *
@@ -290,6 +293,146 @@ static void test_lazy_scans(void)
     }
 }
 
+static void test_strict_offsets(void)
+{
+    /* @a[i] or !a[i] inside arithmetic, `-`, `~` or uintN() makes a comparison need $a (an
+     * undefined operand makes the comparison undefined); verdicts from yara 4.2.3 */
+    const char *r1 = "rule t { strings: $a = \"abc\" condition: uint8(@a[1] + 3) == 0x64 }";
+    assert_true_rule(r1, "abcd");
+    assert_false_rule(r1, "abcxd");
+    assert_false_rule(r1, "xyz");
+    const char *r2 = "rule t { strings: $a = \"abc\" $b = \"def\" condition: (@b[1] - @a[1]) < 5 }";
+    assert_true_rule(r2, "abcdef");
+    assert_false_rule(r2, "abc");
+    assert_false_rule("rule t { strings: $a = \"abc\" condition: -@a[1] < 1 }", "xyz");
+    const char *r3 = "rule t { strings: $a = \"abc\" condition: ~@a[1] != 0 }";
+    assert_false_rule(r3, "xyz");
+    assert_true_rule(r3, "abc");
+    const char *r4 = "rule t { strings: $a = \"abc\" condition: !a[1] * 2 == 6 }";
+    assert_true_rule(r4, "abc");
+    assert_false_rule(r4, "xabx");
+    /* not and defined are not comparisons: true without a match */
+    assert_false_rule("rule t { strings: $a = \"abc\" condition: not (@a[1] == 5) }", "xyz");
+    assert_true_rule("rule t { strings: $a = \"abc\" condition: defined (@a[1] + 1) or "
+                     "filesize > 0 }", "xyz");
+}
+
+#define T "import \"tests\" "
+
+static void test_keys(void)
+{
+    /* `X == K` with X a module value, a call without arguments or an external: a key, true
+     * when the value equals K (eval/needs.c, "Keys"); verdicts from yara 4.2.3 */
+    assert_true_rule(T "rule t { condition: tests.constants.one == 1 }", "xyz");
+    assert_false_rule(T "rule t { condition: tests.constants.one == 2 }", "xyz");
+    assert_true_rule(T "rule t { condition: 1 == tests.constants.one }", "xyz");
+    assert_true_rule(T "rule t { condition: tests.constants.foo == \"foo\" }", "xyz");
+    assert_false_rule(T "rule t { condition: tests.constants.foo == \"fo\" }", "xyz");
+    assert_false_rule(T "rule t { condition: tests.constants.foo == \"foo\\x00\" }", "xyz");
+    assert_true_rule(T "rule t { condition: \"foo\" == tests.constants.foo }", "xyz");
+    assert_true_rule(T "rule t { condition: tests.constants.empty == \"\" }", "xyz");
+    assert_true_rule(T "rule t { condition: tests.empty() == \"\" }", "xyz");
+    /* undefined equals nothing */
+    assert_false_rule(T "rule t { condition: tests.undefined.i == 0 }", "xyz");
+    const char *u = T "rule t { strings: $a = \"abc\" condition: tests.undefined.i == 0 or $a }";
+    assert_true_rule(u, "abc");
+    assert_false_rule(u, "xyz");
+    /* keys and strings in one set */
+    assert_true_rule(T "rule t { strings: $a = \"abc\" condition: tests.constants.two == 2 or $a }",
+                     "xyz");
+    const char *m = T "rule t { strings: $a = \"abc\" condition: tests.constants.two == 3 or $a }";
+    assert_false_rule(m, "xyz");
+    assert_true_rule(m, "abc");
+    /* with a guard */
+    const char *g = T "rule t { condition: uint8(0) == 0x41 and tests.constants.one == 1 }";
+    assert_true_rule(g, "Axyz");
+    assert_false_rule(g, "Bxyz");
+    assert_false_rule(T "rule t { condition: tests.constants.one == 1 and "
+                      "tests.constants.foo == \"bar\" }", "xyz");
+    assert_true_rule(T "rule t { condition: tests.constants.one != 1 or "
+                     "tests.constants.foo == \"foo\" }", "xyz");
+    /* through a rule reference */
+    assert_true_rule(T "private rule a { condition: tests.constants.foo == \"foo\" } "
+                     "rule t { condition: a }", "xyz");
+    assert_false_rule(T "private rule a { condition: tests.constants.foo == \"bar\" } "
+                      "rule t { condition: a }", "xyz");
+    /* a float constant is not a key; the same constant twice is one key */
+    assert_true_rule(T "rule t { condition: tests.constants.one == 1.0 }", "xyz");
+    assert_true_rule(T "rule t { condition: tests.constants.one == 0x1 and "
+                     "tests.constants.two == 2 }", "xyz");
+    /* many keys in one group: exactly the equal ones are true (sorted lookup) */
+    char big[8192];
+    size_t n = (size_t)snprintf(big, sizeof big, "%s", T);
+    for (int k = -20; k < 40; k++)
+        n += (size_t)snprintf(big + n, sizeof big - n,
+                              "rule i%d { condition: tests.constants.two == %d } "
+                              "rule s%d { condition: tests.constants.foo == \"%.*s\" } ",
+                              k + 20, k, k + 20, (k + 20) % 5, "foooo");
+    rt_check_count(__LINE__, big, "xyz", 3, 1 + 12);   /* i22; s3, s8, ..., s58 ("foo") */
+}
+
+/* rule t over "xyz" with external `ext` defined at compile time by def(c), then redefined on
+ * the scanner by redef(s) when given: 1 matched, 0 not, -1 error */
+static int ext_scan(const char *cond, int (*def)(ks_compiler *), int (*redef)(ks_scanner *))
+{
+    char rule[256];
+    snprintf(rule, sizeof rule, "rule t { condition: %s }", cond);
+    ks_compiler *c = NULL;
+    ks_rules *r = NULL;
+    ks_scanner *s = NULL;
+    int n = 0, res = -1;
+    if (ks_compiler_create(&c) != KS_OK) return -1;
+    if (def(c) != KS_OK || ks_compiler_add_string(c, rule, strlen(rule), NULL, "t.yar") != 0 ||
+        ks_compiler_get_rules(c, &r) != KS_OK || ks_scanner_create(r, &s) != KS_OK)
+        goto out;
+    if (redef && redef(s) != KS_OK) goto out;
+    if (ks_scanner_scan_mem(s, (const uint8_t *)"xyz", 3, rt_cb, &n) == KS_OK) res = n > 0;
+out:
+    ks_scanner_destroy(s);
+    ks_rules_destroy(r);
+    ks_compiler_destroy(c);
+    return res;
+}
+
+static int def_abc(ks_compiler *c) { return ks_compiler_define_string(c, "ext", "abc"); }
+static int def_5(ks_compiler *c) { return ks_compiler_define_int(c, "ext", 5); }
+static int def_2f(ks_compiler *c) { return ks_compiler_define_float(c, "ext", 2.0); }
+static int def_25f(ks_compiler *c) { return ks_compiler_define_float(c, "ext", 2.5); }
+static int def_true(ks_compiler *c) { return ks_compiler_define_bool(c, "ext", 1); }
+static int def_false(ks_compiler *c) { return ks_compiler_define_bool(c, "ext", 0); }
+static int re_abd(ks_scanner *s) { return ks_scanner_define_string(s, "ext", "abd"); }
+static int re_6(ks_scanner *s) { return ks_scanner_define_int(s, "ext", 6); }
+
+static void test_external_keys(void)
+{
+    /* externals as keys, evaluated per scan (a scanner may redefine them); a float value is
+     * compared by evaluation, not looked up; verdicts from yara 4.2.3 (-d ext=...) */
+    struct { const char *cond; int (*def)(ks_compiler *); int (*redef)(ks_scanner *); int want; } k[] = {
+        {"ext == \"abc\"", def_abc, NULL, 1},
+        {"ext == \"abd\"", def_abc, NULL, 0},
+        {"ext == \"abd\"", def_abc, re_abd, 1},
+        {"ext == \"abc\"", def_abc, re_abd, 0},
+        {"ext == 5", def_5, NULL, 1},
+        {"ext == 5", def_5, re_6, 0},
+        {"ext == 2", def_2f, NULL, 1},
+        {"ext == 2", def_25f, NULL, 0},
+        /* a boolean external is the integer 0 or 1 (yara: `ext == true` is an error) */
+        {"ext == 1", def_true, NULL, 1},
+        {"ext == 0", def_true, NULL, 0},
+        {"ext == 0", def_false, NULL, 1},
+        {"ext + 1 == 2", def_true, NULL, 1},
+        {"ext == true", def_true, NULL, -1},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        int got = ext_scan(k[i].cond, k[i].def, k[i].redef);
+        rt_count++;
+        if (got != k[i].want) {
+            rt_failures++;
+            fprintf(stderr, "external case %zu (%s): want %d got %d\n", i, k[i].cond, k[i].want, got);
+        }
+    }
+}
+
 int main(void)
 {
     test_true_without_matches();
@@ -298,5 +441,8 @@ int main(void)
     test_guards();
     test_lazy_analysis();
     test_lazy_scans();
+    test_strict_offsets();
+    test_keys();
+    test_external_keys();
     RT_DONE();
 }

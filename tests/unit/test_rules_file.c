@@ -1,5 +1,5 @@
 /*
- * test_rules_file.c - compiled-rules files (src/rules/rules.c, format version 2): rules saved
+ * test_rules_file.c - compiled-rules files (src/rules/rules.c, format version 4): rules saved
  * with their run-time structures and prefilter databases load back to the same scan results as
  * the rules compiled from source, with the stored structures (ks_stats.loaded_prefilter = 1)
  * and with KS_LOAD_REBUILD; files of another format version are refused; a damaged byte
@@ -79,7 +79,11 @@ static const char *RULES =
     "  condition: $n and ($h or $r) }\n"
     "rule never { strings: $z = \"zzzzzzqq\" condition: $z }\n"
     "rule always { condition: filesize > 0 }\n"
-    "rule ref { condition: text_mods and hexes and keyed }\n";
+    "rule ref { condition: text_mods and hexes and keyed }\n"
+    "import \"tests\"\n"
+    "rule keys_int { strings: $s = \"zzzzqqqq\" condition: tests.constants.one == 1 or $s }\n"
+    "rule keys_str { condition: tests.empty() == \"\" or tests.constants.foo == \"bar\" }\n"
+    "rule keys_not { condition: tests.constants.two == 3 or tests.constants.foo == \"fo\" }\n";
 
 static uint8_t data[2048];
 static size_t data_len;
@@ -216,7 +220,8 @@ static int parse_layout(const uint8_t *f, size_t len, layout *l)
     for (int i = 0; i < 5; i++) o = skip_array(f, len, o);          /* needs arrays */
     o += 4;                                                         /* pruned */
     for (int i = 0; i < 4; i++) o = skip_array(f, len, o);          /* lfirst .. lazy */
-    o += 4;                                                         /* nlazy */
+    o += 12;                                                        /* nlazy, nkeys, ngroups */
+    for (int i = 0; i < 3; i++) o = skip_array(f, len, o);          /* gexpr, gkfirst, kconst */
     return o == l->rt_end;
 }
 
@@ -252,12 +257,15 @@ static void test_round_trip(void)
     CHECK(srt->everywhere.n > 0, "no atom-less target");
     CHECK(r->needs->pruned > 0, "no rule needs");
     CHECK(r->needs->nlazy > 0, "no lazy string");
+    CHECK(r->needs->nkeys == 5 && r->needs->ngroups == 4, "keys: %u in %u groups",
+          r->needs->nkeys, r->needs->ngroups);
     expected = results(r);
     CHECK(expected && strstr(expected, "ref\n") && strstr(expected, "regexes\n") &&
               strstr(expected, "needy\n") && strstr(expected, "lazy\n") &&
               strstr(expected, "-- matches only\n") &&
               strstr(strstr(expected, "-- matches only\n"), "lazy\n") &&
-              !strstr(expected, "never\n"),
+              strstr(expected, "keys_int\n") && strstr(expected, "keys_str\n") &&
+              !strstr(expected, "keys_not\n") && !strstr(expected, "never\n"),
           "unexpected results:\n%s", expected ? expected : "(scan failed)");
 
     snprintf(path, sizeof path, "%s/kensa-rules-file-XXXXXX",
@@ -312,8 +320,9 @@ static void test_versions(void)
     uint8_t *b = malloc(saved_len);
     ks_rules *r = NULL;
     /* another format version (1: the format before the run-time section; 2: before YARA's atom
-     * quality and fast-executor semantics changed the stored regex programs; 4: a future one) */
-    static const uint32_t other[] = { 1, 2, 4 };
+     * quality and fast-executor semantics changed the stored regex programs; 3: before keys in
+     * the needs; 5: a future one) */
+    static const uint32_t other[] = { 1, 2, 3, 5 };
     for (size_t k = 0; k < sizeof other / sizeof other[0]; k++) {
         uint32_t v = other[k];
         memcpy(b, saved, saved_len);
