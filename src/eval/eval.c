@@ -20,7 +20,7 @@
 
 #define EVAL_MAX_DEPTH 4000
 
-static const value UNDEF = {VU, 0, 0, NULL, 0, NULL, NULL};
+static const value UNDEF = {.t = VU};
 
 static value vint(int64_t i) { value v = UNDEF; v.t = VI; v.i = i; return v; }
 static value vflt(double f) { value v = UNDEF; v.t = VF; v.f = f; return v; }
@@ -96,8 +96,10 @@ static value from_obj(ks_object *o)
         return vflt(obj_float(o));
     case OBJ_STRING:
         if (!obj_is_defined(o)) return UNDEF;
+        size_t len = 0;
         v.t = VS;
-        v.s = obj_string(o, &v.len);
+        v.s = obj_string(o, &len);
+        v.len = len;
         return v;
     default:
         v.t = VO;

@@ -14,14 +14,18 @@
 
 /* a run-time value of an expression */
 enum { VU = 0, VI, VF, VS, VO, VR };
+/* A condition's value: 16 bytes, so that the evaluator returns it in two registers. The union
+ * member is the one t names (VI i, VF f, VS s with len bytes, VO o, VR re); VU has none. */
 typedef struct value {
-    uint8_t t;
-    int64_t i;
-    double f;
-    const uint8_t *s;
-    size_t len;
-    ks_object *o;
-    const struct re_code *re;
+    uint64_t t : 8;
+    uint64_t len : 56;
+    union {
+        int64_t i;
+        double f;
+        const uint8_t *s;
+        ks_object *o;
+        const struct re_code *re;
+    };
 } value;
 
 typedef struct ext_val {
