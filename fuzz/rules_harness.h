@@ -79,15 +79,16 @@ static ks_rules *rh_compile(const uint8_t *src, size_t len)
 }
 
 /* Scan data[0..n) (then an empty buffer if `empty`) with a 5-second timeout, once reporting
- * every rule and once matches only (where the strings of rules whose guard fails are skipped
- * and lazy strings are held back), then read every rule's info and string ids. The two scans
- * must report the same matching rules with the same matches: any difference aborts (a crash
- * for the fuzzer to keep). */
+ * every rule, once matches only (where the strings of rules whose guard fails are skipped
+ * and lazy strings are held back) and once evaluating every rule (KS_SCAN_EVAL_ALL: no rule
+ * skipped for its needed strings or keys), then read every rule's info and string ids. The
+ * scans must report the same matching rules with the same matches: any difference aborts (a
+ * crash for the fuzzer to keep). */
 static void rh_exercise(const ks_rules *r, const uint8_t *data, size_t n, int empty)
 {
     ks_scanner *s = NULL;
     if (ks_scanner_create(r, &s) == KS_OK) {
-        rh_report all = {0, 0, 0}, only = {0, 0, 0}, e = {0, 0, 0};
+        rh_report all = {0, 0, 0}, only = {0, 0, 0}, every = {0, 0, 0}, e = {0, 0, 0};
         ks_scanner_set_timeout(s, 5);
         int rc1 = ks_scanner_scan_mem(s, data, n, rh_on_event, &all);
         if (empty)
@@ -96,6 +97,11 @@ static void rh_exercise(const ks_rules *r, const uint8_t *data, size_t n, int em
         int rc2 = ks_scanner_scan_mem(s, data, n, rh_on_event, &only);
         if (rc1 == KS_OK && rc2 == KS_OK &&
             (all.nmatch != only.nmatch || all.digest != only.digest))
+            abort();
+        ks_scanner_set_flags(s, KS_SCAN_EVAL_ALL);
+        int rc3 = ks_scanner_scan_mem(s, data, n, rh_on_event, &every);
+        if (rc1 == KS_OK && rc3 == KS_OK &&
+            (all.nmatch != every.nmatch || all.digest != every.digest))
             abort();
         ks_scanner_destroy(s);
     }

@@ -185,9 +185,12 @@ enum {
                                    show it cannot match (the "lazy strings" of eval/needs.c):
                                    no event could show them. Unlike yara, no too-many-matches
                                    event is then reported for those strings */
-    KS_SCAN_MODULE_EVENTS = 4   /* load every imported module before the rules and report
+    KS_SCAN_MODULE_EVENTS = 4,  /* load every imported module before the rules and report
                                    KS_EV_MODULE_IMPORTED for each (for -D); without it a module
                                    is parsed only when a condition reads it */
+    KS_SCAN_EVAL_ALL = 8        /* evaluate every rule's condition, also those that no matched
+                                   string or true key needs (eval/needs.c): the same results,
+                                   slower; for tests of that skipping */
 };
 void ks_scanner_set_flags(ks_scanner *s, int flags);
 

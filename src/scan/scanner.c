@@ -462,7 +462,7 @@ int ks_scanner_scan_mem(ks_scanner *s, const uint8_t *data, size_t len, ks_scan_
     if (!ns_fail) { rc = KS_ENOMEM; goto out; }
     /* rules none of whose needed strings matched are false without evaluation (eval/needs.c) */
     const needs_rt *nd = r->needs;
-    int prune = nd && !s->st.hit_lost;
+    int prune = nd && !s->st.hit_lost && !(s->flags & KS_SCAN_EVAL_ALL);
     /* matched rules are also listed in order (s->matched), so that the steps after evaluation
      * touch only them; per-rule flags are read from the compact s->rflags. rule_res is 0 for
      * every rule not evaluated. */

@@ -24,7 +24,8 @@ static int rt_cb(ks_scanner *sc, const ks_event *ev, void *ud)
     return 0;
 }
 
-/* Returns 1 matched (any rule), 0 not matched, -1 compile error, -2 scan error. */
+/* Returns 1 matched (any rule), 0 not matched, -1 compile error, -2 scan error, -3 a scan
+ * evaluating every rule (KS_SCAN_EVAL_ALL) disagreed. */
 static int rt_run(const char *rule, const void *data, size_t len, int *nmatch)
 {
     ks_compiler *c = NULL;
@@ -38,10 +39,16 @@ static int rt_run(const char *rule, const void *data, size_t len, int *nmatch)
         goto out;
     res = -2;
     if (ks_scanner_create(r, &s) != KS_OK) goto out;
-    int n = 0;
+    int n = 0, all = 0;
     if (ks_scanner_scan_mem(s, data, len, rt_cb, &n) != KS_OK) goto out;
     *nmatch = n;
     res = n > 0;
+    /* the same verdicts with every condition evaluated (none skipped by eval/needs.c) */
+    ks_scanner_set_flags(s, KS_SCAN_EVAL_ALL);
+    if (ks_scanner_scan_mem(s, data, len, rt_cb, &all) != KS_OK || all != n) {
+        fprintf(stderr, "evaluating every rule: %d matches, skipping: %d\n", all, n);
+        res = -3;
+    }
 out:
     ks_scanner_destroy(s);
     ks_rules_destroy(r);
