@@ -14,6 +14,8 @@
  *   $a, $a at X, $a in R                -> {a}
  *   #a > k (k >= 0), #a >= k, #a == k (k >= 1), #a != 0, and the mirrored forms; the same for
  *     `#a in R`                          -> {a}
+ *   S > N, S a sum of counts and N never negative (counts, constants >= 0 and their sums:
+ *     `#x1 + #x2 > #fp1 + #fp2`); S >= k, S == k (k >= 1), S != 0 -> the strings of S
  *   a comparison with @a[i] or !a[i] in an operand, directly or through arithmetic, `-`, `~`
  *     or uintN() -> {a} (undefined without a match, and so is the operand and the comparison,
  *     i.e. false)
@@ -320,6 +322,53 @@ static set need_key(an *a, const ks_node *n)
     return one(a, t->strs.n + kt->rk.n - 1);
 }
 
+/* A sum of counts (#a, #a in (X..Y), and sums of those): the strings of its terms, or ANY.
+ * The sum is 0 when none of them matched (or undefined, for a range that is). */
+static set count_sum(an *a, uint32_t ni, int depth)
+{
+    if (a->err || ni >= a->t->nodes.n || depth > NEED_MAX_DEPTH) return SET_ANY;
+    const ks_node *n = &a->t->nodes.v[ni];
+    if (n->op == N_STR_COUNT || n->op == N_STR_COUNT_IN) return string_of(a, n);
+    if (n->op != N_ADD) return SET_ANY;
+    set x = count_sum(a, n->a, depth + 1);
+    if (x.n == ANY) return SET_ANY;
+    return unite(a, x, count_sum(a, n->b, depth + 1));
+}
+
+/* 1 when node ni's value, if defined, is >= 0: counts, constants in [0, 2^40] and sums of those
+ * (bounded so that no sum of them can wrap around to a negative number). */
+static int nonneg(const an *a, uint32_t ni, int depth)
+{
+    if (ni >= a->t->nodes.n || depth > NEED_MAX_DEPTH) return 0;
+    const ks_node *n = &a->t->nodes.v[ni];
+    switch (n->op) {
+    case N_INT: return n->i >= 0 && n->i <= ((int64_t)1 << 40);
+    case N_STR_COUNT: case N_STR_COUNT_IN: return 1;
+    case N_ADD: return nonneg(a, n->a, depth + 1) && nonneg(a, n->b, depth + 1);
+    default: return 0;
+    }
+}
+
+/* `S > N`, `S >= k`, `S == k` (k >= 1), `S != 0` and their mirrored forms, S a sum of counts
+ * and N never negative: true only when S >= 1, i.e. one of S's strings matched. ANY if the
+ * comparison is not of that form. */
+static set need_count_sum(an *a, const ks_node *n, int depth)
+{
+    for (int side = 0; side < 2; side++) {
+        uint32_t s = side ? n->b : n->a, o = side ? n->a : n->b;
+        int op = n->op;
+        if (side)   /* k OP S  ==  S OP' k */
+            op = op == N_LT ? N_GT : op == N_LE ? N_GE : op == N_GT ? N_LT : op == N_GE ? N_LE : op;
+        int64_t k;
+        if (!((op == N_GT && nonneg(a, o, depth + 1)) ||
+              (const_int(a, o, &k) && count_cmp_needs(op, k, 1))))
+            continue;
+        set x = count_sum(a, s, depth + 1);
+        if (x.n != ANY) return x;
+    }
+    return SET_ANY;
+}
+
 static set need_cmp(an *a, const ks_node *n, int depth)
 {
     const ks_node *l = &a->t->nodes.v[n->a], *r = &a->t->nodes.v[n->b];
@@ -330,8 +379,10 @@ static set need_cmp(an *a, const ks_node *n, int depth)
     if ((r->op == N_STR_COUNT || r->op == N_STR_COUNT_IN) && const_int(a, n->a, &k) &&
         count_cmp_needs(n->op, k, 0))
         return string_of(a, r);
+    set x = need_count_sum(a, n, depth);
+    if (x.n != ANY) return x;
     /* a comparison with an undefined operand is undefined, i.e. false */
-    set x = strict(a, n->a, depth + 1);
+    x = strict(a, n->a, depth + 1);
     if (x.n != ANY) return x;
     x = strict(a, n->b, depth + 1);
     if (x.n != ANY || n->op != N_EQ || !a->kt) return x;

@@ -317,6 +317,34 @@ static void test_strict_offsets(void)
                      "filesize > 0 }", "xyz");
 }
 
+static void test_count_sums(void)
+{
+    /* a sum of counts compared with something never negative needs one of its strings;
+     * verdicts from yara 4.2.3 */
+    const char *r1 = "rule t { strings: $x = \"abc\" $f = \"def\" condition: #x > #f }";
+    assert_false_rule(r1, "xyz");
+    assert_true_rule(r1, "abc");
+    assert_false_rule(r1, "abc def");
+    const char *r2 = "rule t { strings: $x1 = \"abc\" $x2 = \"ghi\" $f1 = \"def\" $f2 = \"jkl\" "
+                     "condition: (#x1 + #x2) > (#f1 + #f2) }";
+    assert_true_rule(r2, "ghi");
+    assert_false_rule(r2, "ghi jkl");
+    assert_false_rule(r2, "xyz");
+    assert_true_rule("rule t { strings: $x = \"abc\" $f = \"def\" condition: #f < #x }", "abc");
+    const char *r3 = "rule t { strings: $x = \"abc\" $y = \"def\" condition: #x + #y >= 2 }";
+    assert_true_rule(r3, "abc def");
+    assert_false_rule(r3, "abc");
+    assert_true_rule("rule t { strings: $x = \"abc\" $y = \"def\" condition: #x + #y == 1 }", "def");
+    const char *r4 = "rule t { strings: $x = \"abc\" $y = \"def\" condition: #x + #y != 0 }";
+    assert_false_rule(r4, "xyz");
+    assert_true_rule(r4, "def");
+    assert_true_rule("rule t { strings: $x = \"abc\" $y = \"def\" condition: 0 < #x + #y }", "abc");
+    /* true without a match: a negative bound, >= 0, a constant in the sum */
+    assert_true_rule("rule t { strings: $x = \"abc\" $y = \"def\" condition: #x + #y > -1 }", "xyz");
+    assert_true_rule("rule t { strings: $x = \"abc\" $y = \"def\" condition: #x + #y >= 0 }", "xyz");
+    assert_true_rule("rule t { strings: $x = \"abc\" $y = \"def\" condition: #x + 1 > #y }", "xyz");
+}
+
 #define T "import \"tests\" "
 
 static void test_keys(void)
@@ -442,6 +470,7 @@ int main(void)
     test_lazy_analysis();
     test_lazy_scans();
     test_strict_offsets();
+    test_count_sums();
     test_keys();
     test_external_keys();
     RT_DONE();
