@@ -867,9 +867,8 @@ int eval_expr(ks_scanner *s, uint32_t ni, value *out)
 int eval_rule(ks_scanner *s, uint32_t ri)
 {
     if (eval_guard_false(s, ri)) return 0;
-    ev e = {s, &s->r->t, 0};
-    s->eval_depth = 0;
-    value v = eval(&e, s->r->t.rules.v[ri].cond);
-    if (e.err) return e.err;
+    value v;
+    int rc = eval_expr(s, s->r->t.rules.v[ri].cond, &v);
+    if (rc) return rc;
     return v.t != VU && truth(v);
 }

@@ -356,12 +356,10 @@ static set need_count_sum(an *a, const ks_node *n, int depth)
 {
     for (int side = 0; side < 2; side++) {
         uint32_t s = side ? n->b : n->a, o = side ? n->a : n->b;
-        int op = n->op;
-        if (side)   /* k OP S  ==  S OP' k */
-            op = op == N_LT ? N_GT : op == N_LE ? N_GE : op == N_GT ? N_LT : op == N_GE ? N_LE : op;
         int64_t k;
-        if (!((op == N_GT && nonneg(a, o, depth + 1)) ||
-              (const_int(a, o, &k) && count_cmp_needs(op, k, 1))))
+        /* S > N, or N < S with S on the right */
+        if (!((n->op == (side ? N_LT : N_GT) && nonneg(a, o, depth + 1)) ||
+              (const_int(a, o, &k) && count_cmp_needs(n->op, k, !side))))
             continue;
         set x = count_sum(a, s, depth + 1);
         if (x.n != ANY) return x;
@@ -371,15 +369,7 @@ static set need_count_sum(an *a, const ks_node *n, int depth)
 
 static set need_cmp(an *a, const ks_node *n, int depth)
 {
-    const ks_node *l = &a->t->nodes.v[n->a], *r = &a->t->nodes.v[n->b];
-    int64_t k;
-    if ((l->op == N_STR_COUNT || l->op == N_STR_COUNT_IN) && const_int(a, n->b, &k) &&
-        count_cmp_needs(n->op, k, 1))
-        return string_of(a, l);
-    if ((r->op == N_STR_COUNT || r->op == N_STR_COUNT_IN) && const_int(a, n->a, &k) &&
-        count_cmp_needs(n->op, k, 0))
-        return string_of(a, r);
-    set x = need_count_sum(a, n, depth);
+    set x = need_count_sum(a, n, depth);     /* a single count is a sum of one */
     if (x.n != ANY) return x;
     /* a comparison with an undefined operand is undefined, i.e. false */
     x = strict(a, n->a, depth + 1);
