@@ -55,12 +55,15 @@ void cli_diag_cb(const ks_diag *d, void *ud);
  * style message) if a file cannot be opened, else 0. */
 int cli_add_rule_files(ks_compiler *c, const char *const *files, int n);
 
-/* Parse and store a whole file. Returns 0 or -1 (errno set). */
-/* The program's allocator (alloc.c): options set first thing in main; release gives freed
- * memory back to the system (after compiling rules); print names it (--version). */
+/* The program's allocator (alloc.c): options set first thing in main; print names it
+ * (--version). cli_alloc_compile(fn, arg) runs the rule compile (or load) `fn(arg)` and returns
+ * its result, then gives the memory the compile freed back to the system before the scan. The
+ * caller waits either way (with mimalloc the compile runs in a thread of its own: see alloc.c). */
 void cli_alloc_init(void);
-void cli_alloc_release(void);
+int cli_alloc_compile(int (*fn)(void *), void *arg);
 void cli_alloc_print(FILE *out);
+
+/* Parse and store a whole file. Returns 0 or -1 (errno set). */
 
 int cli_read_file(const char *path, uint8_t **data, size_t *len);
 /* A file's bytes for scanning: a non-empty regular file is mapped read-only (no copy), anything

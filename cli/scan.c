@@ -883,8 +883,19 @@ static void free_module_data(void)
     g_nmodules = 0;
 }
 
-static int load_rules(int nfiles, const char *const *files)
+/* Rule files given to load_rules, for read_rules (run through cli_alloc_compile). */
+struct rule_args {
+    int nfiles;
+    const char *const *files;
+};
+
+/* Compile the rule files, or load the compiled one (-C), into g_rules: 0, or -1 after printing
+ * why. */
+static int read_rules(void *arg)
 {
+    const struct rule_args *ra = arg;
+    int nfiles = ra->nfiles;
+    const char *const *files = ra->files;
     if (opt_compiled) {
         if (nfiles != 1) {
             fprintf(stderr,
@@ -933,13 +944,19 @@ static int load_rules(int nfiles, const char *const *files)
     }
     int rc = ks_compiler_get_rules(c, &g_rules);
     ks_compiler_destroy(c);
-    cli_alloc_release();   /* the compiler's freed memory (and Vectorscan's) goes back now */
     if (rc != KS_OK) {
         if (rc != KS_ESYNTAX)
             fprintf(stderr, "error: %s\n", cli_error_text(rc));
         return -1;
     }
     return 0;
+}
+
+/* The compile's freed memory (Vectorscan's above all) goes back before the scan. */
+static int load_rules(int nfiles, const char *const *files)
+{
+    struct rule_args a = {nfiles, files};
+    return cli_alloc_compile(read_rules, &a);
 }
 
 static void print_stats(void)
