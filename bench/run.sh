@@ -5,7 +5,11 @@
 # made with ../shared/bench/make_synth.py, and /usr/bin) prints:
 #   - ../shared/bench/compare.sh: yara -p 1 vs kensa -p 1, wall time incl. compiling the rules
 #     from source, MB/s, the ratio, peak memory (maxrss), rule and string agreement (-s)
-#   - kensa -p 1 vs -p 2 on the same folder (thread scaling)
+#   - yara -p 1 and kensa -p 1 again, run by turns (yara, kensa, yara, kensa, ...: REPEAT
+#     pairs, same commands as compare.sh's): each run's time and the ratio of the best times.
+#     compare.sh times all of yara's runs, then all of kensa's; on a machine whose speed drifts
+#     over minutes, runs taken by turns see the same drift
+#   - kensa -p 1 vs -p 2 on the same folder, by turns (thread scaling)
 # and once: compile time from source (empty folder) and load time of precompiled rules (-C)
 # for both.
 #
@@ -100,9 +104,36 @@ for C in "${CORPORA[@]}"; do
   echo "== corpus $C: yara -p 1 vs kensa -p 1 (../shared/bench/compare.sh, compile included)"
   REPEAT=$REPEAT "$SHARED/bench/compare.sh" "$KENSA scan --no-extract -p 1" "$C" "$RULES" |
     grep -E '^(corpus|compile|yara  |candidate |speed|rule-file|string matches|ratio=)'
-  echo "== corpus $C: kensa thread scaling"
-  tm P1 "$KENSA" scan --no-extract -w -r -p 1 "${EXT[@]}" "${RULEV[@]}" "$C"; M1=$MAXRSS
-  tm P2 "$KENSA" scan --no-extract -w -r -p 2 "${EXT[@]}" "${RULEV[@]}" "$C"; M2=$MAXRSS
+  echo "== corpus $C: yara -p 1 and kensa -p 1 by turns ($REPEAT pairs, compile included, -s)"
+  YT=(); KT=()
+  for ((i = 0; i < REPEAT; i++)); do
+    /usr/bin/time -f '%e' -o "$WORK/t" yara -w -p 1 -r -s "${EXT[@]}" "${RULEV[@]}" "$C" \
+      > "$WORK/turn.out" 2> /dev/null
+    YT+=("$(tail -1 "$WORK/t")")
+    /usr/bin/time -f '%e' -o "$WORK/t" "$KENSA" scan --no-extract -p 1 -w -r -s "${EXT[@]}" \
+      "${RULEV[@]}" "$C" > "$WORK/turn.out" 2> /dev/null
+    KT+=("$(tail -1 "$WORK/t")")
+  done
+  printf '%s\n' "${YT[@]}" > "$WORK/yt"; printf '%s\n' "${KT[@]}" > "$WORK/kt"
+  awk 'NR == FNR { y[NR] = $1; next } { k[FNR] = $1 }
+       END { by = y[1]; bk = k[1]; ys = ""; ks = ""
+             for (i = 1; i in y; i++) { if (y[i] < by) by = y[i]; ys = ys " " y[i] }
+             for (i = 1; i in k; i++) { if (k[i] < bk) bk = k[i]; ks = ks " " k[i] }
+             printf "yara:%s s  kensa:%s s  best %.2f / %.2f s  ratio %.2fx\n", ys, ks, by, bk, by / bk }' \
+    "$WORK/yt" "$WORK/kt"
+  echo "== corpus $C: kensa thread scaling (-p 1 and -p 2 by turns)"
+  P1=""; P2=""
+  for ((i = 0; i < REPEAT; i++)); do
+    for p in 1 2; do
+      /usr/bin/time -f '%e %M' -o "$WORK/t" "$KENSA" scan --no-extract -w -r -p $p "${EXT[@]}" \
+        "${RULEV[@]}" "$C" > /dev/null 2> /dev/null
+      read -r w m < "$WORK/t"
+      if [ $p = 1 ]; then b=$P1; else b=$P2; fi
+      if [ -z "$b" ] || awk -v a="$w" -v b="$b" 'BEGIN{exit !(a<b)}'; then
+        if [ $p = 1 ]; then P1=$w; M1=$m; else P2=$w; M2=$m; fi
+      fi
+    done
+  done
   awk -v a="$P1" -v b="$P2" -v m1="$M1" -v m2="$M2" \
     'BEGIN{printf "kensa -p 1: %.2fs (maxrss %d KB)  -p 2: %.2fs (maxrss %d KB)  scaling %.2fx\n", a, m1, b, m2, a/b}'
 done
