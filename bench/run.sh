@@ -74,9 +74,19 @@ tm() {
   for ((i = 0; i < REPEAT; i++)); do
     /usr/bin/time -f '%e %M' -o "$WORK/t" "$@" > /dev/null 2> "$WORK/err"
     read -r w MAXRSS < "$WORK/t"
-    if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$w; fi
+    if faster "$w" "$best"; then best=$w; fi
   done
   printf -v "$var" '%s' "$best"
+}
+
+# faster A B: A is a shorter time than B, or B is empty
+faster() { [ -z "$2" ] || awk -v a="$1" -v b="$2" 'BEGIN{exit !(a<b)}'; }
+
+# run1 OUT cmd...: one run, stdout to OUT; its wall time in W, its maxrss (KB) in M
+run1() {
+  local out=$1; shift
+  /usr/bin/time -f '%e %M' -o "$WORK/t" "$@" > "$out" 2> /dev/null
+  read -r W M < "$WORK/t"
 }
 
 echo
@@ -105,34 +115,22 @@ for C in "${CORPORA[@]}"; do
   REPEAT=$REPEAT "$SHARED/bench/compare.sh" "$KENSA scan --no-extract -p 1" "$C" "$RULES" |
     grep -E '^(corpus|compile|yara  |candidate |speed|rule-file|string matches|ratio=)'
   echo "== corpus $C: yara -p 1 and kensa -p 1 by turns ($REPEAT pairs, compile included, -s)"
-  YT=(); KT=()
+  YT=""; KT=""; BY=""; BK=""
   for ((i = 0; i < REPEAT; i++)); do
-    /usr/bin/time -f '%e' -o "$WORK/t" yara -w -p 1 -r -s "${EXT[@]}" "${RULEV[@]}" "$C" \
-      > "$WORK/turn.out" 2> /dev/null
-    YT+=("$(tail -1 "$WORK/t")")
-    /usr/bin/time -f '%e' -o "$WORK/t" "$KENSA" scan --no-extract -p 1 -w -r -s "${EXT[@]}" \
-      "${RULEV[@]}" "$C" > "$WORK/turn.out" 2> /dev/null
-    KT+=("$(tail -1 "$WORK/t")")
+    run1 "$WORK/turn.out" yara -w -p 1 -r -s "${EXT[@]}" "${RULEV[@]}" "$C"
+    YT+=" $W"; if faster "$W" "$BY"; then BY=$W; fi
+    run1 "$WORK/turn.out" "$KENSA" scan --no-extract -p 1 -w -r -s "${EXT[@]}" "${RULEV[@]}" "$C"
+    KT+=" $W"; if faster "$W" "$BK"; then BK=$W; fi
   done
-  printf '%s\n' "${YT[@]}" > "$WORK/yt"; printf '%s\n' "${KT[@]}" > "$WORK/kt"
-  awk 'NR == FNR { y[NR] = $1; next } { k[FNR] = $1 }
-       END { by = y[1]; bk = k[1]; ys = ""; ks = ""
-             for (i = 1; i in y; i++) { if (y[i] < by) by = y[i]; ys = ys " " y[i] }
-             for (i = 1; i in k; i++) { if (k[i] < bk) bk = k[i]; ks = ks " " k[i] }
-             printf "yara:%s s  kensa:%s s  best %.2f / %.2f s  ratio %.2fx\n", ys, ks, by, bk, by / bk }' \
-    "$WORK/yt" "$WORK/kt"
+  awk -v ys="$YT" -v ks="$KT" -v by="$BY" -v bk="$BK" \
+    'BEGIN{printf "yara:%s s  kensa:%s s  best %.2f / %.2f s  ratio %.2fx\n", ys, ks, by, bk, by / bk}'
   echo "== corpus $C: kensa thread scaling (-p 1 and -p 2 by turns)"
   P1=""; P2=""
   for ((i = 0; i < REPEAT; i++)); do
-    for p in 1 2; do
-      /usr/bin/time -f '%e %M' -o "$WORK/t" "$KENSA" scan --no-extract -w -r -p $p "${EXT[@]}" \
-        "${RULEV[@]}" "$C" > /dev/null 2> /dev/null
-      read -r w m < "$WORK/t"
-      if [ $p = 1 ]; then b=$P1; else b=$P2; fi
-      if [ -z "$b" ] || awk -v a="$w" -v b="$b" 'BEGIN{exit !(a<b)}'; then
-        if [ $p = 1 ]; then P1=$w; M1=$m; else P2=$w; M2=$m; fi
-      fi
-    done
+    run1 /dev/null "$KENSA" scan --no-extract -w -r -p 1 "${EXT[@]}" "${RULEV[@]}" "$C"
+    if faster "$W" "$P1"; then P1=$W; M1=$M; fi
+    run1 /dev/null "$KENSA" scan --no-extract -w -r -p 2 "${EXT[@]}" "${RULEV[@]}" "$C"
+    if faster "$W" "$P2"; then P2=$W; M2=$M; fi
   done
   awk -v a="$P1" -v b="$P2" -v m1="$M1" -v m2="$M2" \
     'BEGIN{printf "kensa -p 1: %.2fs (maxrss %d KB)  -p 2: %.2fs (maxrss %d KB)  scaling %.2fx\n", a, m1, b, m2, a/b}'

@@ -64,7 +64,6 @@ int cli_alloc_compile(int (*fn)(void *), void *arg);
 void cli_alloc_print(FILE *out);
 
 /* Parse and store a whole file. Returns 0 or -1 (errno set). */
-
 int cli_read_file(const char *path, uint8_t **data, size_t *len);
 /* A file's bytes for scanning: a non-empty regular file is mapped read-only (no copy), anything
  * else is read into memory. Release with cli_unmap_file(data, len, mapped). 0 or -1 (errno). */
